@@ -1,0 +1,180 @@
+import type { StalenessPolicy } from '@rescind/revocation-consumer';
+import type { JSONWebKeySet } from 'jose';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const list = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  )
+  .pipe(z.array(z.string().min(1)).min(1));
+
+const json = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+// Asymmetric algorithms only: a gateway never shares a secret with the token issuer, and `none`
+// is never acceptable.
+const Algorithm = z.enum([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+]);
+
+/**
+ * Every setting of the example gateway, read from the environment once, at start-up. Each
+ * option is documented here, where its default is defined.
+ */
+const EnvSchema = z
+  .object({
+    /** HTTP listen port. */
+    GATEWAY_PORT: int(0, 65535).default(8080),
+    /** HTTP listen address. */
+    GATEWAY_HOST: z.string().min(1).default('0.0.0.0'),
+    /** Nest log level; `info` logs every deny-list change. */
+    LOG_LEVEL: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
+
+    /** Kafka bootstrap servers of the invalidation topic, comma separated. */
+    KAFKA_BROKERS: list.default(['127.0.0.1:9092']),
+    /**
+     * Longest wait of an idle fetch (ms). Real Kafka answers as soon as an event arrives; a
+     * broker that does not wake waiting fetches (librdkafka's mock cluster) adds up to this.
+     */
+    KAFKA_MAX_WAIT_MS: int(10, 60_000).default(1000),
+
+    /** Where the token issuer publishes its signing keys (fetched, cached, refreshed by jose). */
+    JWKS_URI: z.url({ protocol: /^https?$/ }).optional(),
+    /** Or the JWK Set itself, as JSON. Exactly one of JWKS_URI and JWKS. */
+    JWKS: json(
+      z.object({
+        keys: z.array(z.looseObject({ kty: z.string().min(1) })).min(1),
+      }),
+    ).optional(),
+    /** The `iss` every accepted token must carry. */
+    ISSUER: z.string().min(1),
+    /** The `aud` every accepted token must contain; unset: not checked. */
+    AUDIENCE: z.string().min(1).optional(),
+    /** Accepted JWS algorithms, comma separated. */
+    JWT_ALGORITHMS: list.pipe(z.array(Algorithm)).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+
+    /**
+     * The writer's deny-list snapshot (`…/v1/deny-list/snapshot`), loaded at start-up; the topic
+     * is then followed from where the snapshot was taken. Unset: the topic is read from its
+     * beginning. Needs RESCIND_TOKEN.
+     */
+    RESCIND_SNAPSHOT_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** API credential of the `reader` role for the snapshot (`rsk_…`). */
+    RESCIND_TOKEN: z.string().min(1).optional(),
+    /**
+     * What to do while the deny-list may be out of date: `fail-closed` answers 503,
+     * `fail-open` and `keep-last` serve from the last known list. Revoked tokens are refused
+     * under every policy.
+     */
+    STALENESS_POLICY: z.enum(['fail-closed', 'fail-open', 'keep-last']).default('fail-closed'),
+    /**
+     * Longest silence of the writer's heartbeats before the list counts as stale (ms); keep it
+     * several times the writer's HEARTBEAT_INTERVAL_MS. Also sets `Retry-After` on 503.
+     */
+    MAX_STALENESS_MS: int(100, 3_600_000).default(5000),
+  })
+  .superRefine((e, ctx) => {
+    if ((e.JWKS_URI === undefined) === (e.JWKS === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWKS_URI'],
+        message: 'give exactly one of JWKS_URI or JWKS',
+      });
+    }
+    if ((e.RESCIND_SNAPSHOT_URL === undefined) !== (e.RESCIND_TOKEN === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RESCIND_TOKEN'],
+        message: 'RESCIND_SNAPSHOT_URL and RESCIND_TOKEN go together',
+      });
+    }
+  });
+
+export interface GatewayConfig {
+  http: { port: number; host: string };
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  jwt: {
+    issuer: string;
+    audience: string | undefined;
+    algorithms: string[];
+    keys: { jwksUri: URL } | { jwks: JSONWebKeySet };
+  };
+  revocations: {
+    brokers: string[];
+    maxWaitTimeMs: number;
+    stalenessPolicy: StalenessPolicy;
+    maxStalenessMs: number;
+    snapshot: { url: string; token: string } | undefined;
+    /** Retry-After (s) on 503: about when a stale list could be fresh again. */
+    retryAfterSeconds: number;
+  };
+}
+
+/** Injection token of the {@link GatewayConfig}. */
+export const GATEWAY_CONFIG = 'GATEWAY_CONFIG';
+
+export class GatewayConfigError extends Error {
+  override readonly name = 'GatewayConfigError';
+}
+
+/** Validates the environment; the error names each offending variable, never its value. */
+export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const parsed = EnvSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
+  );
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new GatewayConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    http: { port: e.GATEWAY_PORT, host: e.GATEWAY_HOST },
+    logLevel: e.LOG_LEVEL,
+    jwt: {
+      issuer: e.ISSUER,
+      audience: e.AUDIENCE,
+      algorithms: e.JWT_ALGORITHMS,
+      keys:
+        e.JWKS_URI !== undefined
+          ? { jwksUri: new URL(e.JWKS_URI) }
+          : // Shape checked above; jose checks each key when it imports it.
+            { jwks: e.JWKS as JSONWebKeySet },
+    },
+    revocations: {
+      brokers: e.KAFKA_BROKERS,
+      maxWaitTimeMs: e.KAFKA_MAX_WAIT_MS,
+      stalenessPolicy: e.STALENESS_POLICY,
+      maxStalenessMs: e.MAX_STALENESS_MS,
+      snapshot:
+        e.RESCIND_SNAPSHOT_URL !== undefined && e.RESCIND_TOKEN !== undefined
+          ? { url: e.RESCIND_SNAPSHOT_URL, token: e.RESCIND_TOKEN }
+          : undefined,
+      retryAfterSeconds: Math.max(1, Math.ceil(e.MAX_STALENESS_MS / 1000)),
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { WRITER_CONFIG, type WriterConfig } from './config/config';
+import { dataSourceOptions } from './database/data-source';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { RateLimitGuard, rateLimitOptions } from './http/rate-limit';
+import { IngestModule } from './ingest/ingest.module';
+import { OAuthModule } from './oauth/oauth.module';
+import { RevocationsModule } from './revocations/revocations.module';
+import { SnapshotModule } from './snapshot/snapshot.controller';
+import { SsfModule } from './ssf/ssf.module';
+
+/** Hands the validated configuration to every module. */
+@Global()
+@Module({})
+class ConfigModule {
+  static register(config: WriterConfig): DynamicModule {
+    return {
+      module: ConfigModule,
+      providers: [{ provide: WRITER_CONFIG, useValue: config }],
+      exports: [WRITER_CONFIG],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: WriterConfig): DynamicModule {
+    return {
+      module: AppModule,
+      providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
+      imports: [
+        ThrottlerModule.forRoot(rateLimitOptions(config)),
+        ConfigModule.register(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            // Tokens and secrets never reach the log.
+            redact: {
+              paths: [
+                'req.headers.authorization',
+                'req.headers.cookie',
+                'req.headers["webhook-signature"]',
+                'res.headers["set-cookie"]',
+              ],
+              censor: '[redacted]',
+            },
+            autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+          },
+        }),
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions(config.database),
+          retryAttempts: 3,
+          retryDelay: 1000,
+        }),
+        AuthModule,
+        MetricsModule,
+        IngestModule,
+        RevocationsModule,
+        OAuthModule,
+        SsfModule,
+        SnapshotModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import type { WriterConfig } from './config/config';
+import { runMigrations } from './database/data-source';
+import { ProblemDetailsFilter } from './http/problem-details';
+
+/**
+ * Builds the writer: migrations first, then the Nest application on Fastify. Used by `main.ts`
+ * and by the tests, which boot the real thing.
+ */
+export async function createWriterApp(config: WriterConfig): Promise<NestFastifyApplication> {
+  await runMigrations(config.database);
+
+  const adapter = new FastifyAdapter({
+    // Oversized bodies are refused (413) from Content-Length, before any parsing.
+    bodyLimit: config.http.bodyLimitBytes,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+    // Webhook signatures are verified over the exact bytes received.
+    rawBody: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  // RFC 8935: Shared Signals pushes the SET itself as the body; keep it as text.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addContentTypeParser(
+      'application/secevent+jwt',
+      { parseAs: 'string' },
+      (_request, body, done) => done(null, body),
+    );
+  app.useGlobalFilters(new ProblemDetailsFilter(config.http.retryAfterSeconds));
+  app.enableShutdownHooks();
+  return app;
+}

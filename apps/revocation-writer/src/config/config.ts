@@ -1,0 +1,397 @@
+import { Topics } from '@rescind/contracts';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * Where a token issuer's or SET transmitter's signing keys come from: a JWKS URL (fetched by jose,
+ * cached, refreshed on an unknown kid) or the JWK Set itself; and which JWS algorithms are
+ * accepted. Never `none`, never HMAC (no secrets are shared with issuers).
+ */
+const SigningKeys = {
+  jwksUri: z.url({ protocol: /^https?$/ }).optional(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+  algorithms: z
+    .array(
+      z.enum([
+        'RS256',
+        'RS384',
+        'RS512',
+        'PS256',
+        'PS384',
+        'PS512',
+        'ES256',
+        'ES384',
+        'ES512',
+        'EdDSA',
+      ]),
+    )
+    .min(1)
+    .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+};
+const oneKeySource = [
+  (k: { jwksUri?: string; jwks?: unknown }) => (k.jwksUri === undefined) !== (k.jwks === undefined),
+  { message: 'give exactly one of jwksUri or jwks' },
+] as const;
+
+const IssuerSchema = z
+  .object({
+    /** The `iss` value of the issuer's tokens. */
+    issuer: z.string().min(1),
+    ...SigningKeys,
+    /** Longest lifetime of any token of this issuer (seconds): rules on it expire this long after. */
+    maxTokenLifetimeSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(400 * 86_400)
+      .default(86_400),
+  })
+  .refine(...oneKeySource);
+export type IssuerConfig = z.infer<typeof IssuerSchema>;
+
+const json = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+/** A comma-separated list; `none` (when allowed) for an empty one. */
+const commaList = <Out>(items: z.ZodType<Out, string[]>, noneWord = false) =>
+  z
+    .string()
+    .transform((v) =>
+      noneWord && v.trim() === 'none'
+        ? []
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0),
+    )
+    .pipe(items);
+
+const claimList = commaList(
+  z.array(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'claim names are lower-case identifiers')),
+);
+
+/** Comma-separated event sources; `none` for none. */
+const SourceList = commaList(z.array(z.enum(['hr', 'idp', 'siem'])), true);
+
+/** Standard Webhooks secrets: `whsec_` + base64 key; several (comma separated) during rotation. */
+const WebhookSecrets = commaList(
+  z
+    .array(
+      z
+        .string()
+        .regex(
+          /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/,
+          'must be whsec_ followed by a base64 key of 24+ bytes',
+        ),
+    )
+    .min(1),
+);
+
+const TransmitterSchema = z
+  .object({
+    /** The transmitter's `iss`. */
+    issuer: z.string().min(1),
+    /** The `aud` it addresses SETs to (us). */
+    audience: z.string().min(1),
+    ...SigningKeys,
+  })
+  .refine(...oneKeySource);
+export type TransmitterConfig = z.infer<typeof TransmitterSchema>;
+
+const list = commaList(z.array(z.string().min(1)).min(1));
+
+/**
+ * Every setting of the writer, read from the environment once, at start-up. Each option is
+ * documented here, where its default is defined; README's configuration table mirrors it.
+ */
+const EnvSchema = z.object({
+  /** HTTP listen port. */
+  PORT: int(0, 65535).default(3000),
+  /** HTTP listen address. */
+  HOST: z.string().default('0.0.0.0'),
+  /** Largest request body accepted, in bytes; larger bodies get 413 before they are parsed. */
+  HTTP_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  /** PostgreSQL connection URL. */
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/rescind'),
+  /** Schema holding Rescind's tables (created if missing). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+    .default('public'),
+  /** Connection pool size. */
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  /** How long a request waits for a connection before it is refused with 503 (ms). */
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 60_000).default(3000),
+  /** Statement timeout for the writer's queries (ms). */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(10_000),
+
+  /** Kafka bootstrap servers, comma separated. */
+  KAFKA_BROKERS: list.default(['127.0.0.1:9092']),
+  /** Kafka client id of the writer. */
+  KAFKA_CLIENT_ID: z.string().min(1).default('rescind-writer'),
+  /** Topic the outbox relay publishes rule changes to. */
+  KAFKA_INVALIDATION_TOPIC: z.string().min(1).default(Topics.invalidations),
+
+  /**
+   * How often a heartbeat goes to every partition of the invalidation topic (ms; 0 = never).
+   * Enforcement points judge their freshness by it: keep it well below their maxStalenessMs.
+   */
+  HEARTBEAT_INTERVAL_MS: int(0, 60_000).default(1000),
+  /** Outbox rows published per Kafka request. */
+  OUTBOX_BATCH_SIZE: int(1, 10_000).default(500),
+  /** Fallback poll interval when no NOTIFY arrives (ms). */
+  OUTBOX_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
+  /** Upper bound of the relay's exponential back-off while Kafka is unreachable (ms). */
+  OUTBOX_MAX_BACKOFF_MS: int(10, 300_000).default(30_000),
+  /** How long published outbox rows are kept before they are deleted (seconds). */
+  OUTBOX_RETENTION_SECONDS: int(0, 30 * 86_400).default(86_400),
+
+  /**
+   * Optional shared bearer token for HR systems that can neither sign webhooks nor hold an API
+   * credential: it stands for the `hr` role. At least 32 characters. Prefer API credentials.
+   */
+  INGEST_BEARER_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * Lets unauthenticated requests act as the `hr` role on the ingest endpoints. Local
+   * experiments only; never in production.
+   */
+  INGEST_AUTH_DISABLED: bool.default(false),
+
+  /**
+   * Longest lifetime of any token enforcement points check (seconds). A `sub` rule expires this
+   * long after its `revokedBefore`, when every token it can match has expired anyway.
+   */
+  MAX_TOKEN_LIFETIME_SECONDS: int(60, 400 * 86_400).default(86_400),
+
+  /**
+   * Token issuers Rescind trusts, as a JSON array: `[{"issuer": "...", "jwksUri": "...",
+   * "maxTokenLifetimeSeconds": 3600}]`. Their keys verify tokens presented to RFC 7009
+   * revocation and RFC 7662 introspection; their lifetimes give rules their expiry.
+   */
+  ISSUERS: json(z.array(IssuerSchema)).default([]),
+  /** Extra token claims rules may match, comma separated (e.g. `device_id,tenant,email`). */
+  CUSTOM_RULE_CLAIMS: claimList.default([]),
+  /**
+   * Claims whose rules can hit many users at once. Revoking on them needs `confirm: true` and
+   * a role allowed broad scopes (admin).
+   */
+  BROAD_RULE_CLAIMS: claimList.default(['iss', 'kid', 'tenant']),
+  /** More rules than this in one operator request need `confirm: true` and the admin role. */
+  BULK_CONFIRM_THRESHOLD: int(1, 100_000).default(100),
+  /**
+   * Accept non-JWT (opaque) tokens at RFC 7009 revocation: they are revoked by their SHA-256
+   * (a `token_hash` rule). Off: such tokens get `unsupported_token_type`.
+   */
+  OPAQUE_TOKENS_ENABLED: bool.default(false),
+  /** How often expired rules are marked expired and their removal published (seconds). */
+  PRUNE_INTERVAL_SECONDS: int(1, 86_400).default(60),
+  /** Requests per minute allowed per authenticated principal. */
+  RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: int(1, 1_000_000).default(1200),
+  /** Requests per minute allowed per client IP address. */
+  RATE_LIMIT_PER_IP_PER_MINUTE: int(1, 1_000_000).default(600),
+
+  /**
+   * HR directory for events that name an employee id instead of a subject, as JSON:
+   * `{"E-1001": {"subject": "248289761001", "iss": "https://idp.example.com"}}`.
+   */
+  HR_EMPLOYEE_DIRECTORY: json(
+    z.record(
+      z.string(),
+      z.object({ subject: z.string().min(1), iss: z.string().min(1).optional() }),
+    ),
+  ).default({}),
+  /** Sources whose events are consumed from Kafka input topics (comma separated, or `none`). */
+  KAFKA_INGEST_SOURCES: SourceList.default(['hr', 'idp', 'siem']),
+  /** Consumer group of the writer on the input topics (shared by all writer instances). */
+  KAFKA_INGEST_GROUP_ID: z.string().min(1).default('rescind-writer'),
+  /**
+   * Longest wait of an idle fetch on the input topics (ms). Kafka answers as soon as a message
+   * arrives; this only bounds idle polling (and the latency on brokers that do not wake fetches).
+   */
+  KAFKA_INGEST_MAX_WAIT_MS: int(10, 30_000).default(1000),
+  KAFKA_TOPIC_HR_EVENTS: z.string().min(1).default(Topics.hrEvents),
+  KAFKA_TOPIC_IDP_EVENTS: z.string().min(1).default(Topics.idpEvents),
+  KAFKA_TOPIC_SIEM_EVENTS: z.string().min(1).default(Topics.siemEvents),
+  /** Where input messages that can never be processed go, with the reason in headers. */
+  KAFKA_DLQ_TOPIC: z.string().min(1).default(Topics.deadLetter),
+  /**
+   * Sources that may sign webhooks (Standard Webhooks). Each one listed needs its
+   * WEBHOOK_SECRET_<SOURCE>; a missing secret stops the writer at start-up.
+   */
+  WEBHOOK_SOURCES: SourceList.default([]),
+  WEBHOOK_SECRET_HR: WebhookSecrets.optional(),
+  WEBHOOK_SECRET_IDP: WebhookSecrets.optional(),
+  WEBHOOK_SECRET_SIEM: WebhookSecrets.optional(),
+  /** Accepted distance of `webhook-timestamp` from now, past and future (seconds). */
+  WEBHOOK_TOLERANCE_SECONDS: int(10, 3600).default(300),
+  /**
+   * OpenID Shared Signals transmitters whose SETs are accepted at POST /ssf/events, as JSON:
+   * `[{"issuer": "...", "audience": "...", "jwksUri": "..."}]`. Keys come only from here.
+   */
+  SSF_TRANSMITTERS: json(z.array(TransmitterSchema)).default([]),
+
+  /** Retry-After (seconds) sent with 503 answers. */
+  RETRY_AFTER_SECONDS: int(1, 3600).default(5),
+
+  /** Service name for traces. Exporters follow the standard OTEL_* variables (none by default). */
+  OTEL_SERVICE_NAME: z.string().min(1).default('rescind-writer'),
+});
+
+export interface WriterConfig {
+  http: { port: number; host: string; bodyLimitBytes: number; retryAfterSeconds: number };
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  database: {
+    url: string;
+    schema: string;
+    poolSize: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+  };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    invalidationTopic: string;
+    heartbeatIntervalMs: number;
+  };
+  outbox: {
+    batchSize: number;
+    pollIntervalMs: number;
+    maxBackoffMs: number;
+    retentionSeconds: number;
+  };
+  ingest: { sharedToken: string | null; authDisabled: boolean };
+  rules: {
+    /** Default longest token lifetime (ms), for rules not restricted to a configured issuer. */
+    maxTokenLifetimeMs: number;
+    customClaims: string[];
+    broadClaims: string[];
+    bulkConfirmThreshold: number;
+    pruneIntervalMs: number;
+  };
+  issuers: IssuerConfig[];
+  oauth: { opaqueTokens: boolean };
+  rateLimit: { perPrincipalPerMinute: number; perIpPerMinute: number };
+  sources: {
+    employees: ReadonlyMap<string, { subject: string; iss?: string }>;
+    kafka: {
+      sources: Array<'hr' | 'idp' | 'siem'>;
+      groupId: string;
+      maxWaitMs: number;
+      topics: Record<'hr' | 'idp' | 'siem', string>;
+      deadLetterTopic: string;
+    };
+    /** Webhook secrets per source that accepts signed webhooks. */
+    webhookSecrets: Partial<Record<'hr' | 'idp' | 'siem', string[]>>;
+    webhookToleranceSeconds: number;
+    transmitters: TransmitterConfig[];
+  };
+  telemetry: { serviceName: string };
+}
+
+/** Thrown at start-up when the environment is invalid; names every offending variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined>): WriterConfig {
+  const parsed = EnvSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
+  );
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const webhookSecrets: WriterConfig['sources']['webhookSecrets'] = {};
+  for (const source of e.WEBHOOK_SOURCES) {
+    const name = (
+      { hr: 'WEBHOOK_SECRET_HR', idp: 'WEBHOOK_SECRET_IDP', siem: 'WEBHOOK_SECRET_SIEM' } as const
+    )[source];
+    const secrets = e[name];
+    if (!secrets) {
+      throw new ConfigError(
+        `invalid configuration: ${name}: required because WEBHOOK_SOURCES lists "${source}" (verification is never skipped)`,
+      );
+    }
+    webhookSecrets[source] = secrets;
+  }
+  return {
+    sources: {
+      employees: new Map(Object.entries(e.HR_EMPLOYEE_DIRECTORY)),
+      kafka: {
+        sources: e.KAFKA_INGEST_SOURCES,
+        groupId: e.KAFKA_INGEST_GROUP_ID,
+        maxWaitMs: e.KAFKA_INGEST_MAX_WAIT_MS,
+        topics: {
+          hr: e.KAFKA_TOPIC_HR_EVENTS,
+          idp: e.KAFKA_TOPIC_IDP_EVENTS,
+          siem: e.KAFKA_TOPIC_SIEM_EVENTS,
+        },
+        deadLetterTopic: e.KAFKA_DLQ_TOPIC,
+      },
+      webhookSecrets,
+      webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
+      transmitters: e.SSF_TRANSMITTERS,
+    },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      retryAfterSeconds: e.RETRY_AFTER_SECONDS,
+    },
+    logLevel: e.LOG_LEVEL,
+    database: {
+      url: e.DATABASE_URL,
+      schema: e.DATABASE_SCHEMA,
+      poolSize: e.DATABASE_POOL_SIZE,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      clientId: e.KAFKA_CLIENT_ID,
+      invalidationTopic: e.KAFKA_INVALIDATION_TOPIC,
+      heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+    },
+    outbox: {
+      batchSize: e.OUTBOX_BATCH_SIZE,
+      pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
+      maxBackoffMs: e.OUTBOX_MAX_BACKOFF_MS,
+      retentionSeconds: e.OUTBOX_RETENTION_SECONDS,
+    },
+    ingest: { sharedToken: e.INGEST_BEARER_TOKEN ?? null, authDisabled: e.INGEST_AUTH_DISABLED },
+    rules: {
+      maxTokenLifetimeMs: e.MAX_TOKEN_LIFETIME_SECONDS * 1000,
+      customClaims: e.CUSTOM_RULE_CLAIMS,
+      broadClaims: e.BROAD_RULE_CLAIMS,
+      bulkConfirmThreshold: e.BULK_CONFIRM_THRESHOLD,
+      pruneIntervalMs: e.PRUNE_INTERVAL_SECONDS * 1000,
+    },
+    issuers: e.ISSUERS,
+    oauth: { opaqueTokens: e.OPAQUE_TOKENS_ENABLED },
+    rateLimit: {
+      perPrincipalPerMinute: e.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,
+      perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE,
+    },
+    telemetry: { serviceName: e.OTEL_SERVICE_NAME },
+  };
+}
+
+/** Injection token for the validated configuration. */
+export const WRITER_CONFIG = Symbol('WRITER_CONFIG');

@@ -1,0 +1,163 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  InvalidEventError,
+  isDatabaseUnavailable,
+  RescindError,
+  StorageUnavailableError,
+} from '../errors';
+
+/** RFC 9457 problem details, plus our stable `code` and `retriable` flag. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  code: string;
+  retriable: boolean;
+  errors?: Array<{ pointer: string; detail: string }>;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Fastify's own request errors (raised before a handler runs) and what we call them. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'malformed_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+};
+
+export function toProblem(thrown: unknown, instance?: string): ProblemDetails {
+  // Wherever a query ran (guard, repository, use case), a lost database means "retry later".
+  const error = isDatabaseUnavailable(thrown) ? new StorageUnavailableError(thrown) : thrown;
+  if (error instanceof RescindError) {
+    return {
+      type: `urn:rescind:problem:${error.code}`,
+      title: TITLES[error.status] ?? 'Error',
+      status: error.status,
+      detail: error.message,
+      instance,
+      code: error.code,
+      retriable: error.retriable,
+      ...(error instanceof InvalidEventError ? { errors: error.errors } : {}),
+    };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const code = (TITLES[status] ?? 'error').toLowerCase().replace(/ /g, '_');
+    return {
+      type: `urn:rescind:problem:${code}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail: error.message,
+      instance,
+      code,
+      retriable: status === 429 || status >= 500,
+    };
+  }
+  const fastifyError = error as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
+    const status = fastifyError.statusCode;
+    const code =
+      (typeof fastifyError.code === 'string' && FASTIFY_CODES[fastifyError.code]) ||
+      (error instanceof SyntaxError ? 'malformed_json' : 'bad_request');
+    return {
+      type: `urn:rescind:problem:${code}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail: String(fastifyError.message),
+      instance,
+      code,
+      retriable: false,
+    };
+  }
+  return {
+    type: 'urn:rescind:problem:internal_error',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: 'internal error; the request may not have been processed',
+    instance,
+    code: 'internal_error',
+    retriable: true,
+  };
+}
+
+/** Sends `problem` as application/problem+json, with Retry-After on 503. */
+export function sendProblem(
+  reply: FastifyReply,
+  problem: ProblemDetails,
+  retryAfterSeconds: number,
+): void {
+  if (problem.status === 503) {
+    void reply.header('retry-after', String(retryAfterSeconds));
+  }
+  if (problem.status === 401) {
+    void reply.header('www-authenticate', 'Bearer realm="rescind"');
+  }
+  void reply
+    .status(problem.status)
+    .header('content-type', 'application/problem+json')
+    .send(problem);
+}
+
+/** Every error leaves as RFC 9457 problem+json; unexpected ones are logged, never echoed. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  constructor(private readonly retryAfterSeconds: number) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const problem = toProblem(error, request.url);
+    if (problem.status === 503) {
+      this.logger.warn(`${request.method} ${request.url}: ${problem.code}: ${String(error)}`);
+    } else if (problem.status >= 500) {
+      this.logger.error(`${request.method} ${request.url}: ${problem.code}: ${String(error)}`);
+    }
+    const reply = http.getResponse<FastifyReply>();
+    if (request.url.startsWith('/ssf/') && problem.status < 500) {
+      // RFC 8935 §2.3: a push receiver answers errors in its own JSON shape, even for requests
+      // rejected before they reach the controller (wrong media type, unparsable body).
+      void reply
+        .status(400)
+        .header('content-type', 'application/json')
+        .send({ err: 'invalid_request', description: problem.detail });
+      return;
+    }
+    if (request.url.startsWith('/oauth/') && problem.status < 500) {
+      // RFC 6749 §5.2 error shape for OAuth endpoints, also for what Fastify refused before the
+      // OAuth controllers' own filter could run (body too large, unparsable body).
+      void reply
+        .status(problem.status)
+        .header('content-type', 'application/json')
+        .header('cache-control', 'no-store')
+        .send({ error: 'invalid_request', error_description: problem.detail });
+      return;
+    }
+    sendProblem(reply, problem, this.retryAfterSeconds);
+  }
+}

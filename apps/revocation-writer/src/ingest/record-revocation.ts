@@ -1,0 +1,112 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { authorizeRules } from '../auth/authorize-rules';
+import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { IdempotencyConflictError, RescindError } from '../errors';
+import { WriterMetrics } from '../metrics/writer-metrics';
+import { RuleJournal } from '../rules/rule-journal';
+import { RulePolicy } from '../rules/rule-policy';
+import { RulesRepository } from '../rules/rules.repository';
+import { activeTraceHeaders, traced } from '../telemetry/traced';
+import { ProcessedEventsRepository } from './processed-events.repository';
+import type { RevocationCommand, RevocationResult } from './revocation-command';
+
+/**
+ * The use case behind every ingest transport: authorize, then in ONE transaction claim the event
+ * id, raise each rule, append the audit record and the outbox message. Answers after commit.
+ */
+@Injectable()
+export class RecordRevocation {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly processedEvents: ProcessedEventsRepository,
+    private readonly rules: RulesRepository,
+    private readonly journal: RuleJournal,
+    private readonly policy: RulePolicy,
+    private readonly metrics: WriterMetrics,
+    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+  ) {}
+
+  async execute(command: RevocationCommand): Promise<RevocationResult> {
+    try {
+      const result = await this.authorizeAndRecord(command);
+      this.metrics.ingested.add(1, {
+        source: command.source,
+        outcome: result.duplicate ? 'duplicate' : 'accepted',
+      });
+      return result;
+    } catch (error) {
+      const outcome = error instanceof RescindError ? error.code : 'internal_error';
+      this.metrics.ingested.add(1, { source: command.source, outcome });
+      throw error;
+    }
+  }
+
+  private authorizeAndRecord(command: RevocationCommand): Promise<RevocationResult> {
+    authorizeRules(command.principal, command.rules, {
+      confirmed: command.confirmed,
+      policy: this.policy,
+      bulkThreshold: this.config.rules.bulkConfirmThreshold,
+    });
+    return traced(
+      'rescind.revocation.record',
+      { 'rescind.source': command.source, 'rescind.rules': command.rules.length },
+      command.traceContext,
+      async (span) => {
+        const result = await this.transact(command);
+        span.setAttribute('rescind.duplicate', result.duplicate);
+        if (result.seq !== null) {
+          span.setAttribute('rescind.seq', result.seq);
+        }
+        return result;
+      },
+    );
+  }
+
+  private transact(command: RevocationCommand): Promise<RevocationResult> {
+    // Trace context of this span goes with every outbox message.
+    const traceHeaders = activeTraceHeaders();
+
+    return this.dataSource.transaction(async (em) => {
+      const prior = await this.processedEvents.claim(em, command);
+      if (prior) {
+        if (prior.bodySha256 !== command.bodySha256) {
+          throw new IdempotencyConflictError(command.source, command.eventId);
+        }
+        return { ...(prior.result as RevocationResult), duplicate: true };
+      }
+
+      const written: RevocationResult['rules'] = [];
+      for (const spec of command.rules) {
+        const change = await this.rules.raise(em, spec, {
+          source: command.source,
+          sourceEventId: command.eventId,
+          reason: command.reason,
+        });
+        await this.journal.record(em, change, {
+          actor: command.principal.id,
+          actorRole: command.principal.role,
+          action: 'rule.set',
+          source: command.source,
+          sourceEventId: command.eventId,
+          occurredAt: command.occurredAt,
+          reason: command.reason,
+          traceHeaders,
+        });
+        written.push({
+          revocationId: change.after.id,
+          key: change.after.key,
+          seq: change.after.seq,
+        });
+      }
+      const result: RevocationResult = {
+        revocationId: written[0]?.revocationId ?? null,
+        seq: written[0]?.seq ?? null,
+        duplicate: false,
+        rules: written,
+      };
+      await this.processedEvents.recordResult(em, command, result);
+      return result;
+    });
+  }
+}

@@ -1,0 +1,26 @@
+import { Controller, Get, Global, Header, Module } from '@nestjs/common';
+import { SkipThrottle } from '@nestjs/throttler';
+import { OutboxModule } from '../outbox/outbox.module';
+import { WriterMetrics } from './writer-metrics';
+
+/** Prometheus scrape endpoint. Expose it on an internal network only: it is not authenticated. */
+@Controller('metrics')
+@SkipThrottle()
+export class MetricsController {
+  constructor(private readonly metrics: WriterMetrics) {}
+
+  @Get()
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.scrape();
+  }
+}
+
+@Global()
+@Module({
+  imports: [OutboxModule],
+  controllers: [MetricsController],
+  providers: [WriterMetrics],
+  exports: [WriterMetrics],
+})
+export class MetricsModule {}

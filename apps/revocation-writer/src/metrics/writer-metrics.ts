@@ -1,0 +1,61 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Counter, Histogram } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { OutboxRepository } from '../outbox/outbox.repository';
+
+/**
+ * The writer's own metrics, served for Prometheus at GET /metrics. A meter provider of its own
+ * (not the global one), so the endpoint works whatever the OTEL_* exporters are set to.
+ */
+@Injectable()
+export class WriterMetrics implements OnModuleDestroy {
+  private readonly reader = new PrometheusExporter({ preventServerStart: true });
+  private readonly provider = new MeterProvider({ readers: [this.reader] });
+  private readonly serializer = new PrometheusSerializer();
+  /** Events (and operator/OAuth requests) by source and outcome. */
+  readonly ingested: Counter;
+  /** From the writer's commit to the broker's acknowledgement. */
+  readonly publishLatency: Histogram;
+
+  constructor(outbox: OutboxRepository) {
+    const meter = this.provider.getMeter('rescind-writer');
+    this.ingested = meter.createCounter('rescind_events_ingested', {
+      description: 'Revocation requests by source and outcome',
+    });
+    this.publishLatency = meter.createHistogram('rescind_outbox_publish_latency', {
+      description: "Time from a rule change's commit to the broker's acknowledgement",
+      unit: 'ms',
+      advice: {
+        explicitBucketBoundaries: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30_000],
+      },
+    });
+    const pending = meter.createObservableGauge('rescind_outbox_pending', {
+      description: 'Outbox messages not yet published',
+    });
+    const oldest = meter.createObservableGauge('rescind_outbox_oldest_age', {
+      description: 'Age of the oldest unpublished outbox message',
+      unit: 'ms',
+    });
+    meter.addBatchObservableCallback(
+      async (result) => {
+        const backlog = await outbox.backlog().catch(() => null);
+        if (backlog) {
+          result.observe(pending, backlog.pending);
+          result.observe(oldest, backlog.oldestAgeMs ?? 0);
+        }
+      },
+      [pending, oldest],
+    );
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async scrape(): Promise<string> {
+    const { resourceMetrics } = await this.reader.collect();
+    return this.serializer.serialize(resourceMetrics);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.provider.shutdown();
+  }
+}

@@ -1,0 +1,89 @@
+import {
+  Controller,
+  Header,
+  HttpCode,
+  Logger,
+  Post,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
+import { DenyList } from '@rescind/rules';
+import type { FastifyRequest } from 'fastify';
+import { BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
+import { invalidationEventFor } from '../rules/rule-events';
+import { RulePolicy } from '../rules/rule-policy';
+import { ActiveRulesRepository } from './active-rules.repository';
+import { formParameters, requiredParameter } from './form-parameters';
+import {
+  type ActiveIntrospection,
+  candidateRuleKeys,
+  claimsToCheck,
+  INACTIVE,
+  introspectionResponse,
+  withinIssuerLifetime,
+} from './introspection';
+import { OAuthError } from './oauth-error';
+import { OAuthExceptionFilter } from './oauth-exception.filter';
+import { TokenVerifier, tokenSha256, type VerifiedJwt } from './token-verifier';
+
+/**
+ * RFC 7662 token introspection for enforcement points that still check centrally. Callers are
+ * protected resources with an API credential holding `introspect` (§2.1: the endpoint MUST
+ * require authorization). The answer is always fresh: the rules are read on every request.
+ */
+@Controller('oauth')
+@UseFilters(OAuthExceptionFilter)
+export class IntrospectionController {
+  private readonly logger = new Logger(IntrospectionController.name);
+
+  constructor(
+    private readonly verifier: TokenVerifier,
+    private readonly rules: ActiveRulesRepository,
+    private readonly policy: RulePolicy,
+  ) {}
+
+  /** §2.2: `{"active": false}` and nothing else for any token that is not active, whatever the reason. */
+  @Post('introspect')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @UseGuards(BearerAuthGuard)
+  @RequirePermission('introspect')
+  async introspect(@Req() request: FastifyRequest): Promise<ActiveIntrospection | typeof INACTIVE> {
+    const parameters = formParameters(request.headers['content-type'], request.body);
+    const token = requiredParameter(parameters, 'token');
+    // token_type_hint is ignored as at revocation. Opaque tokens are never active: Rescind does
+    // not issue them, so it cannot know they are valid, only that they were revoked.
+    const verification = await this.verifier.verify(token);
+    if (verification.status === 'unavailable') {
+      this.logger.warn(`cannot verify a token: ${verification.reason}`);
+      throw new OAuthError(
+        'temporarily_unavailable',
+        "the token issuer's keys cannot be fetched; retry later",
+        503,
+      );
+    }
+    if (verification.status !== 'valid' || !withinIssuerLifetime(verification.jwt)) {
+      return INACTIVE;
+    }
+    if (await this.isRevoked(verification.jwt, tokenSha256(token).base64url)) {
+      return INACTIVE;
+    }
+    return introspectionResponse(verification.jwt);
+  }
+
+  /**
+   * The consumers' own decision: a fresh DenyList holding every active rule that could match the
+   * token, asked the same `check(claims)` an enforcement point asks.
+   */
+  private async isRevoked(jwt: VerifiedJwt, tokenHash: string): Promise<boolean> {
+    const claims = claimsToCheck(jwt, tokenHash);
+    const list = new DenyList();
+    for (const rule of await this.rules.findActive(
+      candidateRuleKeys(claims, this.policy.allowedClaims),
+    )) {
+      list.apply(invalidationEventFor(rule, rule.updatedAt));
+    }
+    return list.check(claims).revoked;
+  }
+}

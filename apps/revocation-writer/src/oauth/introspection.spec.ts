@@ -1,0 +1,137 @@
+import { ruleKey } from '@rescind/contracts';
+import { DenyList } from '@rescind/rules';
+import type { IssuerConfig } from '../config/config';
+import {
+  candidateRuleKeys,
+  claimsToCheck,
+  introspectionResponse,
+  withinIssuerLifetime,
+} from './introspection';
+import type { VerifiedJwt } from './token-verifier';
+
+const ISS = 'https://idp.example';
+const issuer: IssuerConfig = {
+  issuer: ISS,
+  jwks: { keys: [{ kty: 'EC' }] },
+  algorithms: ['ES256'],
+  maxTokenLifetimeSeconds: 3600,
+};
+const jwt = (payload: Record<string, unknown>, kid = 'k1'): VerifiedJwt => ({
+  payload: { iss: ISS, ...payload },
+  header: { alg: 'ES256', kid },
+  issuer,
+});
+
+describe(candidateRuleKeys.name, () => {
+  const claims = claimsToCheck(
+    jwt({ sub: 'alice', azp: 'app', sid: 's1', jti: 'j1', device_id: 'd1', tenant: 42 }),
+    'hash',
+  );
+
+  it('lists, for every rule claim the token carries, the issuer-free and the issuer-scoped key', () => {
+    const keys = candidateRuleKeys(claims, [
+      'jti',
+      'sub',
+      'client_id',
+      'sid',
+      'iss',
+      'kid',
+      'token_hash',
+      'device_id',
+      'tenant',
+      'email',
+    ]);
+    const both = (claim: string, value: string) => [
+      ruleKey({ claim, value, iss: null }),
+      ruleKey({ claim, value, iss: ISS }),
+    ];
+    expect(keys).toEqual([
+      ...both('jti', 'j1'),
+      ...both('sub', 'alice'),
+      ...both('client_id', 'app'), // from azp
+      ...both('sid', 's1'),
+      ...both('iss', ISS),
+      ...both('kid', 'k1'),
+      ...both('token_hash', 'hash'),
+      ...both('device_id', 'd1'),
+      // tenant is not a string and email is absent: no rule can match them
+    ]);
+  });
+
+  it('finds every rule the deny-list would match for the token (the same reading of claims)', () => {
+    const allClaims = ['jti', 'sub', 'client_id', 'sid', 'iss', 'kid', 'token_hash', 'device_id'];
+    const keys = new Set(candidateRuleKeys(claims, allClaims));
+    for (const claim of allClaims) {
+      for (const iss of [null, ISS]) {
+        const value = claim === 'client_id' ? 'app' : String(claims[claim]);
+        const list = new DenyList();
+        const rule = { claim, value, iss, revokedBefore: null, expiresAt: null };
+        list.apply({
+          v: 1,
+          type: 'rule.set',
+          key: ruleKey(rule),
+          seq: 1,
+          revocationId: '7e958f39-ce5b-4822-8195-971b44219f44',
+          committedAt: 0,
+          rule,
+        });
+        expect(list.check(claims).revoked).toBe(true);
+        expect(keys.has(ruleKey(rule))).toBe(true);
+      }
+    }
+  });
+
+  it('takes kid from the protected header, never from the payload', () => {
+    const forged = claimsToCheck(jwt({ kid: 'payload-kid' }, 'header-kid'), 'h');
+    expect(forged.kid).toBe('header-kid');
+  });
+});
+
+describe(withinIssuerLifetime.name, () => {
+  it("is true only for tokens with exp and iat living at most the issuer's longest lifetime", () => {
+    expect(withinIssuerLifetime(jwt({ iat: 1000, exp: 4600 }))).toBe(true);
+    expect(withinIssuerLifetime(jwt({ iat: 1000, exp: 4601 }))).toBe(false);
+    expect(withinIssuerLifetime(jwt({ exp: 4600 }))).toBe(false);
+    expect(withinIssuerLifetime(jwt({ iat: 1000 }))).toBe(false);
+  });
+});
+
+describe(introspectionResponse.name, () => {
+  it('returns the standard claims the token has, and only those', () => {
+    expect(
+      introspectionResponse(
+        jwt({
+          sub: 'alice',
+          client_id: 'app',
+          scope: 'read write',
+          aud: ['api'],
+          iat: 1,
+          exp: 2,
+          jti: 'j',
+          email: 'a@x',
+        }),
+      ),
+    ).toStrictEqual({
+      active: true,
+      scope: 'read write',
+      client_id: 'app',
+      username: undefined,
+      token_type: 'Bearer',
+      exp: 2,
+      iat: 1,
+      nbf: undefined,
+      sub: 'alice',
+      aud: ['api'],
+      iss: ISS,
+      jti: 'j',
+    });
+  });
+
+  it('reads scp arrays, preferred_username and DPoP binding', () => {
+    expect(
+      introspectionResponse(
+        jwt({ scp: ['read', 'write'], preferred_username: 'alice', cnf: { jkt: 'x' } }),
+      ),
+    ).toMatchObject({ scope: 'read write', username: 'alice', token_type: 'DPoP' });
+  });
+});

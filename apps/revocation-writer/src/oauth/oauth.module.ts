@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { IngestModule } from '../ingest/ingest.module';
+import { RulesModule } from '../rules/rules.module';
+import { ActiveRulesRepository } from './active-rules.repository';
+import { GlobalRevocationController } from './global-revocation.controller';
+import { IntrospectionController } from './introspection.controller';
+import { MethodNotAllowedController } from './method-not-allowed.controller';
+import { OAuthExceptionFilter } from './oauth-exception.filter';
+import { RevocationController } from './revocation.controller';
+import { TokenVerifier } from './token-verifier';
+
+/** RFC 7009 revocation, RFC 7662 introspection, OAuth global token revocation. */
+@Module({
+  imports: [IngestModule, RulesModule],
+  controllers: [
+    RevocationController,
+    IntrospectionController,
+    GlobalRevocationController,
+    MethodNotAllowedController,
+  ],
+  providers: [
+    ActiveRulesRepository,
+    OAuthExceptionFilter,
+    // Built once: each issuer's key set (and a remote set's cache) lives as long as the writer.
+    {
+      provide: TokenVerifier,
+      inject: [WRITER_CONFIG],
+      useFactory: (config: WriterConfig) => new TokenVerifier(config.issuers),
+    },
+  ],
+})
+export class OAuthModule {}

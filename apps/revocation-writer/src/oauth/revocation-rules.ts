@@ -1,0 +1,64 @@
+import type { JWTPayload } from 'jose';
+import type { RuleSpec } from '../rules/rule';
+import type { RulePolicy } from '../rules/rule-policy';
+
+/** What one RFC 7009 revocation takes down. */
+export type RevocationScope = 'session' | 'token' | 'token hash';
+
+/** A claim value a rule can carry (the invalidation contract caps values at 1024). */
+const usable = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= 1024;
+
+/** The client a token was issued to: `client_id` (RFC 9068), else OIDC's authorized party. */
+export function tokenClient(payload: JWTPayload): string | undefined {
+  const client = payload.client_id ?? payload.azp;
+  return typeof client === 'string' ? client : undefined;
+}
+
+/**
+ * The rule that revokes a verified JWT, scoped to its issuer, matching every token whatever its
+ * `iat` (`revokedBefore: null`):
+ * - with a `sid`, the whole session: access and refresh token die together. Other tokens of the
+ *   session (the refresh token) can outlive the presented one, so the rule lasts the issuer's
+ *   longest token lifetime, or this token's lifetime if that is longer;
+ * - else its `jti`, until the token expires;
+ * - else the token's hash: the token names nothing narrower that a rule could match, and a
+ *   `sub` rule would log the user out everywhere. Introspection and enforcement points that
+ *   pass `token_hash` honour it.
+ */
+export function revocationRuleForJwt(
+  payload: JWTPayload & { iss: string },
+  tokenHash: string,
+  policy: RulePolicy,
+  nowMs: number,
+): { scope: RevocationScope; rule: RuleSpec } {
+  const tokenExpiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+  const { iss } = payload;
+  if (usable(payload.sid)) {
+    const rule = { claim: 'sid', value: payload.sid, iss, revokedBefore: null };
+    const sessionEnd = policy.expiresAt(rule, nowMs);
+    const expiresAt =
+      sessionEnd === null || tokenExpiresAtMs === undefined
+        ? sessionEnd
+        : Math.max(sessionEnd, tokenExpiresAtMs);
+    return { scope: 'session', rule: { ...rule, expiresAt } };
+  }
+  const [scope, claim, value]: [RevocationScope, string, string] = usable(payload.jti)
+    ? ['token', 'jti', payload.jti]
+    : ['token hash', 'token_hash', tokenHash];
+  const rule = { claim, value, iss, revokedBefore: null };
+  return { scope, rule: { ...rule, expiresAt: policy.expiresAt(rule, nowMs, tokenExpiresAtMs) } };
+}
+
+/**
+ * The rule that revokes an opaque token: its SHA-256, never the token. Its issuer and expiry
+ * are unknown, so it matches any issuer and lasts the longest token lifetime of all.
+ */
+export function revocationRuleForOpaqueToken(
+  tokenHash: string,
+  policy: RulePolicy,
+  nowMs: number,
+): RuleSpec {
+  const rule = { claim: 'token_hash', value: tokenHash, iss: null, revokedBefore: null };
+  return { ...rule, expiresAt: policy.expiresAt(rule, nowMs) };
+}

@@ -1,0 +1,172 @@
+import {
+  Controller,
+  Header,
+  HttpCode,
+  Inject,
+  Logger,
+  Post,
+  Req,
+  UseFilters,
+} from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { CredentialsRepository, type OAuthClient } from '../auth/credentials.repository';
+import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { traceContextOf } from '../http/trace-context';
+import { RecordRevocation } from '../ingest/record-revocation';
+import type { RuleSpec } from '../rules/rule';
+import { RulePolicy } from '../rules/rule-policy';
+import { clientCredentialsOf } from './client-credentials';
+import { type FormParameters, formParameters, requiredParameter } from './form-parameters';
+import { invalidClient, OAuthError } from './oauth-error';
+import { OAuthExceptionFilter } from './oauth-exception.filter';
+import {
+  type RevocationScope,
+  revocationRuleForJwt,
+  revocationRuleForOpaqueToken,
+  tokenClient,
+} from './revocation-rules';
+import { decodeJwtPayload, TokenVerifier, tokenSha256, type VerifiedJwt } from './token-verifier';
+
+type TokenHash = ReturnType<typeof tokenSha256>;
+
+/** RFC 7009 token revocation for registered OAuth clients. */
+@Controller('oauth')
+@UseFilters(OAuthExceptionFilter)
+export class RevocationController {
+  private readonly logger = new Logger(RevocationController.name);
+
+  constructor(
+    private readonly credentials: CredentialsRepository,
+    private readonly verifier: TokenVerifier,
+    private readonly recordRevocation: RecordRevocation,
+    private readonly policy: RulePolicy,
+    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+  ) {}
+
+  /**
+   * §2.1 revocation request, §2.2 response: 200 with an empty body once the rule is committed,
+   * and also for a token that is unknown, invalid, expired or already revoked, so a caller
+   * learns nothing about tokens it does not hold.
+   */
+  @Post('revoke')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  async revoke(@Req() request: FastifyRequest): Promise<void> {
+    const receivedAt = new Date();
+    const parameters = formParameters(request.headers['content-type'], request.body);
+    const client = await this.authenticateClient(request.headers.authorization, parameters);
+    const token = requiredParameter(parameters, 'token');
+    // §2.1 token_type_hint only helps a server find the token. A JWT says what it is and an
+    // opaque token is revoked by its hash either way, so the hint is ignored (unknown values too).
+    const hash = tokenSha256(token);
+
+    if (this.decodeToken(token) === 'opaque') {
+      return this.revokeOpaqueToken(client, hash, receivedAt, request);
+    }
+    const jwt = await this.verifyToken(token);
+    if (jwt === undefined) {
+      return; // §2.2: an invalid token is not an error; nothing is written
+    }
+    this.checkOwnership(jwt, client);
+    const { scope, rule } = revocationRuleForJwt(
+      jwt.payload,
+      hash.base64url,
+      this.policy,
+      receivedAt.getTime(),
+    );
+    await this.revokeSessionOrToken(client, hash, rule, scope, receivedAt, request);
+  }
+
+  /** §2.1: the server first validates the client credentials; failing that, 401 whatever the token. */
+  private async authenticateClient(
+    authorization: string | undefined,
+    parameters: FormParameters,
+  ): Promise<OAuthClient> {
+    const { clientId, clientSecret } = clientCredentialsOf(authorization, parameters);
+    const client = await this.credentials.authenticateClient(clientId, clientSecret);
+    if (client === undefined) {
+      throw invalidClient('client authentication failed');
+    }
+    return client;
+  }
+
+  private decodeToken(token: string): 'jwt' | 'opaque' {
+    return decodeJwtPayload(token) === undefined ? 'opaque' : 'jwt';
+  }
+
+  /**
+   * The token's issuer must have signed it: a forged token revokes nobody's session. Expired
+   * tokens need no revocation. A genuine token that is not valid yet is revoked all the same.
+   */
+  private async verifyToken(token: string): Promise<VerifiedJwt | undefined> {
+    const verification = await this.verifier.verify(token);
+    switch (verification.status) {
+      case 'valid':
+      case 'premature':
+        return verification.jwt;
+      case 'expired':
+      case 'invalid':
+        return undefined;
+      case 'unavailable':
+        // Answering 200 would claim a revocation that did not happen: §2.2.1's 503, retry later.
+        this.logger.warn(`cannot verify a token: ${verification.reason}`);
+        throw new OAuthError(
+          'temporarily_unavailable',
+          "the token issuer's keys cannot be fetched; retry later",
+          503,
+        );
+    }
+  }
+
+  /**
+   * §2.1: the server verifies that the token was issued to the client making the request, and
+   * refuses otherwise (§2.2.1 unauthorized_client). A token naming no client fails the check.
+   */
+  private checkOwnership(jwt: VerifiedJwt, client: OAuthClient): void {
+    if (tokenClient(jwt.payload) !== client.clientId) {
+      throw new OAuthError('unauthorized_client', 'the token was not issued to this client');
+    }
+  }
+
+  /**
+   * §2.2.1 unsupported_token_type unless opaque tokens are enabled. Whom an opaque token was
+   * issued to cannot be checked: holding it is enough, and revoking is the safe direction.
+   */
+  private async revokeOpaqueToken(
+    client: OAuthClient,
+    hash: TokenHash,
+    receivedAt: Date,
+    request: FastifyRequest,
+  ): Promise<void> {
+    if (!this.config.oauth.opaqueTokens) {
+      throw new OAuthError('unsupported_token_type', 'only JWTs can be revoked here');
+    }
+    const rule = revocationRuleForOpaqueToken(hash.base64url, this.policy, receivedAt.getTime());
+    await this.revokeSessionOrToken(client, hash, rule, 'token hash', receivedAt, request);
+  }
+
+  /** Answers once the rule, its audit record and its outbox message are committed. */
+  private async revokeSessionOrToken(
+    client: OAuthClient,
+    hash: TokenHash,
+    rule: RuleSpec,
+    scope: RevocationScope,
+    receivedAt: Date,
+    request: FastifyRequest,
+  ): Promise<void> {
+    await this.recordRevocation.execute({
+      source: 'oauth',
+      // The token's hash, never the token: revoking the same token again is a duplicate (200).
+      eventId: hash.base64url,
+      bodySha256: hash.hex,
+      // Clients act with the IdP's scopes (sid, jti, token_hash), and only on their own tokens.
+      principal: { id: `oauth-client:${client.clientId}`, name: client.name, role: 'idp' },
+      confirmed: true, // one session or one token: nothing broad
+      reason: `RFC 7009: client ${client.clientId} revoked a ${scope}`,
+      occurredAt: null,
+      receivedAt,
+      rules: [rule],
+      traceContext: traceContextOf(request),
+    });
+  }
+}

@@ -1,0 +1,37 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ruleKey } from '@rescind/contracts';
+import { authorizeRules } from '../auth/authorize-rules';
+import type { Principal } from '../auth/permissions';
+import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import type { RuleSpec } from '../rules/rule';
+import { RulePolicy } from '../rules/rule-policy';
+import { type PlannedRule, planRevocation } from './operator-rules';
+import { RuleQueries } from './rule-queries.repository';
+
+/**
+ * A revocation's dry run: the same authorization as the real thing (so a dry run never tells a
+ * caller "fine" for what would be refused), then what would be written, from a plain read. It
+ * writes nothing: no rule, no outbox message, no audit record, no idempotency record.
+ */
+@Injectable()
+export class DryRunRevocation {
+  constructor(
+    private readonly queries: RuleQueries,
+    private readonly policy: RulePolicy,
+    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+  ) {}
+
+  async execute(command: {
+    principal: Principal;
+    confirmed: boolean;
+    rules: RuleSpec[];
+  }): Promise<PlannedRule[]> {
+    authorizeRules(command.principal, command.rules, {
+      confirmed: command.confirmed,
+      policy: this.policy,
+      bulkThreshold: this.config.rules.bulkConfirmThreshold,
+    });
+    const stored = await this.queries.findByKeys(command.rules.map((rule) => ruleKey(rule)));
+    return planRevocation(command.rules, stored);
+  }
+}

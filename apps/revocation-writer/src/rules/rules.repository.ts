@@ -1,0 +1,191 @@
+import { Injectable } from '@nestjs/common';
+import { ruleKey } from '@rescind/contracts';
+import type { EntityManager } from 'typeorm';
+import { rows } from '../database/sql';
+import { raisedRule, type RuleSpec, type RuleStatus, type StoredRule } from './rule';
+
+export interface RuleRow {
+  id: string;
+  rule_key: string;
+  claim: string;
+  value: string;
+  iss: string | null;
+  revoked_before: Date | null;
+  expires_at: Date | null;
+  seq: string;
+  status: RuleStatus;
+  source: string;
+  source_event_id: string | null;
+  reason: string;
+  created_at: Date;
+  updated_at: Date;
+  removed_at: Date | null;
+}
+
+export const RULE_COLUMNS =
+  'id, rule_key, claim, value, iss, revoked_before, expires_at, seq, status, source, source_event_id, reason, created_at, updated_at, removed_at';
+
+export function toRule(row: RuleRow): StoredRule {
+  return {
+    id: row.id,
+    key: row.rule_key,
+    claim: row.claim,
+    value: row.value,
+    iss: row.iss,
+    revokedBefore: row.revoked_before?.getTime() ?? null,
+    expiresAt: row.expires_at?.getTime() ?? null,
+    seq: Number(row.seq),
+    status: row.status,
+    source: row.source,
+    sourceEventId: row.source_event_id,
+    reason: row.reason,
+    createdAt: row.created_at.getTime(),
+    updatedAt: row.updated_at.getTime(),
+    removedAt: row.removed_at?.getTime() ?? null,
+  };
+}
+
+const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+
+export interface RuleChange {
+  before: StoredRule | null;
+  after: StoredRule;
+}
+
+export interface ChangeMeta {
+  source: string;
+  sourceEventId: string | null;
+  reason: string;
+}
+
+/**
+ * Rule storage. Every change draws a new `seq` while holding the rule's row lock, so a later
+ * change of the same key always has the higher `seq` (DESIGN.md, "two traps"). All methods
+ * that change rules must run inside the caller's transaction.
+ */
+@Injectable()
+export class RulesRepository {
+  /**
+   * Creates the rule or raises the stored one: the later `revokedBefore` and `expiresAt` win,
+   * `null` (every token / never) dominates. A reinstated or expired rule is revived with the
+   * new values, not merged with the old ones.
+   */
+  async raise(em: EntityManager, spec: RuleSpec, meta: ChangeMeta): Promise<RuleChange> {
+    const key = ruleKey(spec);
+    for (;;) {
+      const [inserted] = await rows<RuleRow>(
+        em,
+        `INSERT INTO revocation_rule
+           (rule_key, claim, value, iss, revoked_before, expires_at, seq, source, source_event_id, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, nextval('rule_seq'), $7, $8, $9)
+         ON CONFLICT (rule_key) DO NOTHING
+         RETURNING ${RULE_COLUMNS}`,
+        [
+          key,
+          spec.claim,
+          spec.value,
+          spec.iss,
+          toDate(spec.revokedBefore),
+          toDate(spec.expiresAt),
+          meta.source,
+          meta.sourceEventId,
+          meta.reason,
+        ],
+      );
+      if (inserted) {
+        return { before: null, after: toRule(inserted) };
+      }
+      const before = await this.lock(em, 'rule_key', key);
+      if (!before) {
+        continue; // deleted between our insert attempt and the lock: insert again
+      }
+      const after = await this.update(em, before.id, {
+        ...raisedRule({ ...before, active: before.status === 'active' }, spec),
+        status: 'active',
+        ...meta,
+      });
+      return { before, after };
+    }
+  }
+
+  /** Locks and returns the rule with this id (or key), or undefined. */
+  async lock(
+    em: EntityManager,
+    by: 'id' | 'rule_key',
+    value: string,
+  ): Promise<StoredRule | undefined> {
+    const [row] = await rows<RuleRow>(
+      em,
+      `SELECT ${RULE_COLUMNS} FROM revocation_rule WHERE ${by} = $1 FOR UPDATE`,
+      [value],
+    );
+    return row ? toRule(row) : undefined;
+  }
+
+  /** Writes a new version of a locked rule (new seq). */
+  async update(
+    em: EntityManager,
+    id: string,
+    next: {
+      revokedBefore: number | null;
+      expiresAt: number | null;
+      status: RuleStatus;
+      source: string;
+      sourceEventId: string | null;
+      reason: string;
+    },
+  ): Promise<StoredRule> {
+    const [row] = await rows<RuleRow>(
+      em,
+      `UPDATE revocation_rule
+          SET revoked_before = $2, expires_at = $3, status = $4, source = $5, source_event_id = $6,
+              reason = $7, seq = nextval('rule_seq'), updated_at = now(),
+              removed_at = CASE WHEN $4 = 'active' THEN NULL ELSE now() END
+        WHERE id = $1
+        RETURNING ${RULE_COLUMNS}`,
+      [
+        id,
+        toDate(next.revokedBefore),
+        toDate(next.expiresAt),
+        next.status,
+        next.source,
+        next.sourceEventId,
+        next.reason,
+      ],
+    );
+    if (!row) {
+      throw new Error(`rule ${id} vanished while locked`);
+    }
+    return toRule(row);
+  }
+
+  /**
+   * Marks up to `limit` active rules whose `expiresAt` has passed as expired (new seq each),
+   * skipping rules another writer holds. Returns before/after of each.
+   */
+  async expireDue(em: EntityManager, limit: number): Promise<RuleChange[]> {
+    const due = await rows<RuleRow>(
+      em,
+      `SELECT ${RULE_COLUMNS} FROM revocation_rule
+        WHERE status = 'active' AND expires_at <= now()
+        ORDER BY expires_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    const changes: RuleChange[] = [];
+    for (const row of due) {
+      const before = toRule(row);
+      const after = await this.update(em, before.id, {
+        revokedBefore: before.revokedBefore,
+        expiresAt: before.expiresAt,
+        status: 'expired',
+        source: 'system',
+        sourceEventId: null,
+        reason: 'expired: every token the rule matched has expired',
+      });
+      changes.push({ before, after });
+    }
+    return changes;
+  }
+}

@@ -1,0 +1,36 @@
+import { context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { isDatabaseUnavailable, StorageUnavailableError } from '../errors';
+
+const tracer = trace.getTracer('rescind-writer');
+
+/**
+ * Runs a use case in a span that continues the caller's trace (W3C headers of the request or
+ * message). Errors are recorded on the span; a lost database becomes StorageUnavailableError
+ * (503, retriable), so no transport mistakes "try later" for a bug.
+ */
+export function traced<T>(
+  name: string,
+  attributes: Record<string, string | number | boolean>,
+  traceContext: Record<string, string>,
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
+  const parent = propagation.extract(context.active(), traceContext);
+  return tracer.startActiveSpan(name, { attributes }, parent, async (span) => {
+    try {
+      return await work(span);
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw isDatabaseUnavailable(error) ? new StorageUnavailableError(error) : error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** The active trace context as W3C headers, to carry through the outbox into Kafka. */
+export function activeTraceHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  return headers;
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { RuleClaimSchema } from './claims';
+
+/** Instant as integer milliseconds since the Unix epoch. */
+const EpochMillis = z.number().int().nonnegative().max(8.64e15);
+
+/**
+ * The rule as it travels to enforcement points.
+ * `revokedBefore: null` revokes every matching token whatever its `iat`.
+ */
+export const RuleV1Schema = z.object({
+  claim: RuleClaimSchema,
+  value: z.string().min(1).max(1024),
+  iss: z.string().min(1).max(2048).nullable(),
+  revokedBefore: EpochMillis.nullable(),
+  expiresAt: EpochMillis.nullable(),
+});
+export type RuleV1 = z.infer<typeof RuleV1Schema>;
+
+const Envelope = {
+  /** Schema version of this message. */
+  v: z.literal(1),
+  /** The rule key (also the Kafka message key). */
+  key: z.string().min(1).max(4096),
+  /**
+   * Global, monotonic version of this rule (a PostgreSQL sequence). Consumers keep
+   * the highest `seq` per key and ignore anything older. Safe as a JS number up to 2^53.
+   */
+  seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  /** Id of the rule row in the writer. */
+  revocationId: z.uuid(),
+  /** When the writer committed this change (ms); used to measure propagation latency. */
+  committedAt: EpochMillis,
+};
+
+/** A rule was created or changed; replaces any older version of `key`. */
+export const RuleSetEventV1Schema = z.object({
+  ...Envelope,
+  type: z.literal('rule.set'),
+  rule: RuleV1Schema,
+});
+
+/** Which rule a removal is about. */
+export const RuleIdentityV1Schema = RuleV1Schema.pick({ claim: true, value: true, iss: true });
+
+/** A rule was removed (reinstated or expired); `key` no longer revokes anything. */
+export const RuleRemovedEventV1Schema = z.object({
+  ...Envelope,
+  type: z.literal('rule.removed'),
+  rule: RuleIdentityV1Schema,
+  /** Until when a stale `rule.set` for this key could still matter (ms), or null. */
+  expiresAt: EpochMillis.nullable(),
+});
+
+/**
+ * Every message on the invalidation topic, version 1.
+ *
+ * @example
+ * const event = InvalidationEventV1Schema.parse(JSON.parse(message.value.toString()));
+ */
+export const InvalidationEventV1Schema = z.discriminatedUnion('type', [
+  RuleSetEventV1Schema,
+  RuleRemovedEventV1Schema,
+]);
+export type InvalidationEventV1 = z.infer<typeof InvalidationEventV1Schema>;
+export type RuleSetEventV1 = z.infer<typeof RuleSetEventV1Schema>;
+export type RuleRemovedEventV1 = z.infer<typeof RuleRemovedEventV1Schema>;
+
+/** Value of the `rescind-schema` header on invalidation messages. */
+export const INVALIDATION_SCHEMA = 'rescind.invalidation.v1';
+
+/**
+ * Sent by the writer to every partition of the invalidation topic at a fixed interval, so
+ * enforcement points know how fresh they are even when no rule changes. `seq` is the highest
+ * committed rule version at that moment: a consumer whose last applied `seq` is lower is behind.
+ */
+export const HeartbeatV1Schema = z.object({
+  v: z.literal(1),
+  type: z.literal('heartbeat'),
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  /** When the writer sent it (ms). */
+  at: EpochMillis,
+  /** Which writer instance sent it. */
+  writer: z.string().min(1).max(200),
+});
+export type HeartbeatV1 = z.infer<typeof HeartbeatV1Schema>;
+
+/**
+ * Every message on the invalidation topic: rule changes and heartbeats.
+ *
+ * @example
+ * const message = InvalidationMessageV1Schema.parse(JSON.parse(value.toString()));
+ * if (message.type !== 'heartbeat') denyList.apply(message);
+ */
+export const InvalidationMessageV1Schema = z.discriminatedUnion('type', [
+  RuleSetEventV1Schema,
+  RuleRemovedEventV1Schema,
+  HeartbeatV1Schema,
+]);
+export type InvalidationMessageV1 = z.infer<typeof InvalidationMessageV1Schema>;
+
+/** First line of a deny-list snapshot (NDJSON): what it covers. Rule lines follow. */
+export const SnapshotHeaderV1Schema = z.object({
+  v: z.literal(1),
+  type: z.literal('snapshot'),
+  /** Highest committed rule version when the snapshot started. */
+  watermark: z.number().int().nonnegative(),
+  generatedAt: EpochMillis,
+});
+export type SnapshotHeaderV1 = z.infer<typeof SnapshotHeaderV1Schema>;

@@ -1,0 +1,179 @@
+import { z } from 'zod';
+
+/** Identifier an event source gives an event; the idempotency key together with the source. */
+export const EventIdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+const IsoInstant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' });
+const Issuer = z.url({ protocol: /^https?$/ }).max(2048);
+const Identifier = z.string().min(1).max(255);
+
+/** Fields every source event carries. */
+const Envelope = {
+  /** Unique id the source gives this event. */
+  id: EventIdSchema,
+  /** When the source says it happened. Recorded for audit; never trusted to extend a revocation. */
+  occurredAt: IsoInstant,
+  /** Restrict the rules to tokens of this issuer (a `sub` is unique only per issuer). */
+  iss: Issuer.optional(),
+};
+
+// ------------------------------------------------------------------------------------------
+// HR
+
+export const HR_EVENT_TYPES = [
+  'employee.terminated',
+  'employee.suspended',
+  'contractor.ended',
+  'employee.role_changed',
+] as const;
+
+/**
+ * HR event, version 1. Every type revokes the person's tokens issued before the writer received
+ * it (`role_changed` too: those tokens carry the old roles). The person is named by `subject`
+ * (the IdP `sub`) or by `employeeId`, which the writer maps through its configured directory.
+ *
+ * @example
+ * { "id": "hr-1", "type": "employee.terminated", "occurredAt": "2026-11-22T09:30:00Z", "subject": "alice" }
+ */
+export const HrEventV1Schema = z
+  .object({
+    ...Envelope,
+    type: z.enum(HR_EVENT_TYPES),
+    subject: Identifier.optional(),
+    employeeId: Identifier.optional(),
+  })
+  .refine((e) => (e.subject === undefined) !== (e.employeeId === undefined), {
+    message: 'give exactly one of subject or employeeId',
+    path: ['subject'],
+  });
+export type HrEventV1 = z.infer<typeof HrEventV1Schema>;
+
+// ------------------------------------------------------------------------------------------
+// IdP
+
+const IdpSessionEvent = z.object({
+  ...Envelope,
+  type: z.enum(['session.revoked', 'user.logout']),
+  sid: Identifier,
+  /** Informational: the session's user. */
+  subject: Identifier.optional(),
+});
+const IdpUserEvent = z.object({
+  ...Envelope,
+  type: z.enum(['user.password_changed', 'user.disabled', 'user.deleted', 'mfa.reset']),
+  subject: Identifier,
+});
+const IdpRefreshTokenEvent = z
+  .object({
+    ...Envelope,
+    type: z.literal('refresh_token.revoked'),
+    /** The refresh token's `jti`; or its session, to kill the access tokens with it. */
+    jti: Identifier.optional(),
+    sid: Identifier.optional(),
+  })
+  .refine((e) => e.jti !== undefined || e.sid !== undefined, {
+    message: 'give jti or sid',
+    path: ['jti'],
+  });
+const IdpClientEvent = z.object({
+  ...Envelope,
+  type: z.enum(['client.deleted', 'client.secret_rotated']),
+  clientId: Identifier,
+});
+const IdpSigningKeyEvent = z.object({
+  ...Envelope,
+  type: z.literal('signing_key.rotated'),
+  kid: Identifier,
+  /** Only a compromised key revokes the tokens it signed; a routine rotation changes nothing. */
+  compromised: z.boolean(),
+});
+
+/**
+ * Identity-provider event, version 1.
+ *
+ * @example
+ * { "id": "idp-9", "type": "session.revoked", "occurredAt": "2026-11-22T09:30:00Z", "sid": "s-1" }
+ */
+export const IdpEventV1Schema = z.discriminatedUnion('type', [
+  IdpSessionEvent,
+  IdpUserEvent,
+  IdpRefreshTokenEvent,
+  IdpClientEvent,
+  IdpSigningKeyEvent,
+]);
+export type IdpEventV1 = z.infer<typeof IdpEventV1Schema>;
+
+// ------------------------------------------------------------------------------------------
+// SIEM
+
+const SiemContext = {
+  ...Envelope,
+  severity: z.enum(['low', 'medium', 'high', 'critical']),
+  /** The SOAR playbook (or rule) that decided; kept in the audit record. */
+  playbookId: z.string().min(1).max(200).optional(),
+};
+
+const SiemCredentialEvent = z.object({
+  ...SiemContext,
+  type: z.literal('credential.compromised'),
+  subject: Identifier,
+});
+const SiemTokenLeakedEvent = z
+  .object({
+    ...SiemContext,
+    type: z.literal('token.leaked'),
+    jti: Identifier.optional(),
+    /** The leaked token itself: hashed on receipt (a `token_hash` rule), never stored. */
+    token: z.string().min(1).max(16_384).optional(),
+  })
+  .refine((e) => (e.jti === undefined) !== (e.token === undefined), {
+    message: 'give exactly one of jti or token',
+    path: ['jti'],
+  });
+const SiemSessionEvent = z.object({
+  ...SiemContext,
+  type: z.literal('session.hijacked'),
+  sid: Identifier,
+});
+const SiemClientEvent = z.object({
+  ...SiemContext,
+  type: z.literal('client.compromised'),
+  clientId: Identifier,
+});
+const SiemKeyEvent = z.object({
+  ...SiemContext,
+  type: z.literal('key.compromised'),
+  kid: Identifier,
+});
+
+/**
+ * SIEM / SOAR event, version 1.
+ *
+ * @example
+ * { "id": "siem-3", "type": "credential.compromised", "occurredAt": "2026-11-22T09:30:00Z",
+ *   "severity": "high", "playbookId": "pb-credential-stuffing", "subject": "alice" }
+ */
+export const SiemEventV1Schema = z.discriminatedUnion('type', [
+  SiemCredentialEvent,
+  SiemTokenLeakedEvent,
+  SiemSessionEvent,
+  SiemClientEvent,
+  SiemKeyEvent,
+]);
+export type SiemEventV1 = z.infer<typeof SiemEventV1Schema>;
+
+/** The systems that send events, and the schema of each one's events. */
+export const SOURCE_EVENT_SCHEMAS = {
+  hr: HrEventV1Schema,
+  idp: IdpEventV1Schema,
+  siem: SiemEventV1Schema,
+} as const;
+export type EventSourceName = keyof typeof SOURCE_EVENT_SCHEMAS;
+export type SourceEventV1 = HrEventV1 | IdpEventV1 | SiemEventV1;
+
+/** Schema-version header value producers put on input-topic messages. */
+export const SOURCE_EVENT_SCHEMA_VERSION = 'v1';

@@ -1,0 +1,645 @@
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import {
+  context,
+  metrics,
+  type Observable,
+  type ObservableCallback,
+  propagation,
+  trace,
+} from '@opentelemetry/api';
+import { InvalidationMessageV1Schema, Topics } from '@rescind/contracts';
+import { DenyList, type RuleVersion, type TokenClaims } from '@rescind/rules';
+import { type Consumer, type EachBatchPayload, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { Freshness, type StalenessPolicy } from './freshness';
+import { loadList, saveList } from './persistence';
+import { loadSnapshot, type SnapshotSource } from './snapshot';
+
+/** Where the consumer reports what it does; defaults to silence. Compatible with pino and console. */
+export interface ConsumerLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/**
+ * Options of {@link createRevocationConsumer}.
+ *
+ * @example
+ * const options: RevocationConsumerOptions = {
+ *   brokers: ['kafka:9092'],
+ *   snapshot: { url: 'http://rescind:3000/v1/deny-list/snapshot', token: process.env.RESCIND_TOKEN! },
+ *   stalenessPolicy: 'fail-closed',
+ * };
+ */
+export interface RevocationConsumerOptions {
+  /** Kafka bootstrap servers. */
+  brokers: string[];
+  /** Invalidation topic. Default `revocation.invalidations.v1`. */
+  topic?: string;
+  /**
+   * Load the current deny-list from the writer at start-up, then follow the topic from the
+   * offsets pinned just before. Without it, the topic is read from its beginning (it is
+   * compacted, so it holds the latest version of every rule).
+   */
+  snapshot?: SnapshotSource;
+  /** What `check` does while the list may be out of date. Default `fail-closed`. */
+  stalenessPolicy?: StalenessPolicy;
+  /**
+   * Longest silence of the writer's heartbeats (on any partition) before the list counts as
+   * stale (ms). Default 5000; keep it several times the writer's HEARTBEAT_INTERVAL_MS.
+   */
+  maxStalenessMs?: number;
+  /** Kafka client id. Default `rescind-consumer`. */
+  clientId?: string;
+  /**
+   * Prefix of the consumer group id. Every instance appends a unique suffix: each enforcement
+   * point must see every event, so instances never share a group. Default `rescind-consumer`.
+   */
+  groupIdPrefix?: string;
+  /** Extra kafkajs client settings (ssl, sasl, connectionTimeout, ...). */
+  kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
+  /** Consumer group session timeout (ms). Default 10000. */
+  sessionTimeoutMs?: number;
+  /** Consumer group heartbeat interval (ms). Default 1000. */
+  heartbeatIntervalMs?: number;
+  /**
+   * Longest time a fetch waits for new events (ms). Kafka answers as soon as an event arrives,
+   * so this bounds idle polling, not latency; brokers that do not wake waiting fetches (such as
+   * librdkafka's mock cluster) add up to this much latency. Default 1000.
+   */
+  maxWaitTimeMs?: number;
+  /** How often rules whose tokens have all expired are dropped (ms). Default 60000. */
+  pruneIntervalMs?: number;
+  /**
+   * Keep a copy of the list on disk: written atomically every `persistIntervalMs` and on stop,
+   * loaded first on start, so an enforcement point can restart while the writer is down. A
+   * corrupt or foreign file is ignored with a warning, never trusted.
+   */
+  persistPath?: string;
+  /** How often the list is saved to `persistPath` (ms). Default 30000. */
+  persistIntervalMs?: number;
+  logger?: ConsumerLogger;
+}
+
+/**
+ * The answer of {@link RevocationConsumer.check}. `allowed` is what to do; `reason` says why, so
+ * a gateway can answer 401 (`revoked`) or 503 (`stale`, `not-ready`) correctly.
+ *
+ * @example
+ * const decision = consumer.check(claims);
+ * if (!decision.allowed) reply.code(decision.reason === 'revoked' ? 401 : 503);
+ */
+export type CheckDecision =
+  | { allowed: true; revoked: false; reason: 'allowed' }
+  /** The list is stale (or not loaded) and the policy lets requests through. */
+  | { allowed: true; revoked: false; reason: 'stale-allowed' }
+  | { allowed: false; revoked: true; reason: 'revoked'; rule: RuleVersion }
+  /** fail-closed: the list is stale, or not loaded yet. */
+  | { allowed: false; revoked: false; reason: 'stale' | 'not-ready' };
+
+/**
+ * What {@link RevocationConsumer.status} reports.
+ *
+ * @example
+ * const { ready, stale, rules, lastSeq } = consumer.status();
+ */
+export interface ConsumerStatus {
+  /** Snapshot loaded (if configured), joined, and caught up with the topic as it was at start. */
+  ready: boolean;
+  /** Heartbeats too old (or not ready): the staleness policy applies. */
+  stale: boolean;
+  policy: StalenessPolicy;
+  /** Rules that currently revoke something. */
+  rules: number;
+  /** Highest `seq` applied. */
+  lastSeq: number;
+  /** Highest `seq` the writer announced in a heartbeat; `lastSeq` below it means events in flight. */
+  writerSeq: number;
+  /** When the last rule change was applied (ms), or null. */
+  lastAppliedAt: number | null;
+  /** Per partition: messages not yet consumed, and the age of the last heartbeat. */
+  partitions: Array<{
+    partition: number;
+    lag: number | null;
+    heartbeatAgeMs: number;
+    heartbeatSeq: number | null;
+  }>;
+  /** Decisions so far by reason. */
+  decisions: Record<CheckDecision['reason'], number>;
+  /** Messages that were not valid invalidation messages and were skipped. */
+  invalidMessages: number;
+  lastError: string | null;
+}
+
+/**
+ * Emitted with every rule version that changed the deny-list.
+ *
+ * @example
+ * consumer.on('rule', ({ rule, latencyMs }) => log.info({ key: rule.key, latencyMs }));
+ */
+export interface RuleAppliedEvent {
+  rule: RuleVersion;
+  /** Time from the writer's commit to this apply (ms); includes clock skew between hosts. */
+  latencyMs: number;
+}
+
+interface ConsumerEvents {
+  rule: [RuleAppliedEvent];
+  invalid: [{ partition: number; offset: string; reason: string }];
+  stale: [{ heartbeatAgeMs: number | null }];
+  fresh: [];
+  ready: [];
+}
+
+const silent: ConsumerLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+const tracer = trace.getTracer('rescind-revocation-consumer');
+const meter = metrics.getMeter('rescind-revocation-consumer');
+
+const ALLOWED: CheckDecision = Object.freeze({ allowed: true, revoked: false, reason: 'allowed' });
+const STALE_ALLOWED: CheckDecision = Object.freeze({
+  allowed: true,
+  revoked: false,
+  reason: 'stale-allowed',
+});
+const STALE_DENIED: CheckDecision = Object.freeze({
+  allowed: false,
+  revoked: false,
+  reason: 'stale',
+});
+const NOT_READY: CheckDecision = Object.freeze({
+  allowed: false,
+  revoked: false,
+  reason: 'not-ready',
+});
+
+/**
+ * Keeps a local deny-list current from the invalidation topic and answers `check(claims)` in
+ * memory, with no network call on the request path. Create it with
+ * {@link createRevocationConsumer}.
+ *
+ * @example
+ * const consumer = createRevocationConsumer({ brokers: ['kafka:9092'] });
+ * await consumer.start();
+ * await consumer.ready();
+ * if (!consumer.check(jwtPayload).allowed) reply.code(401);
+ */
+export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
+  private readonly list = new DenyList();
+  private readonly topic: string;
+  private readonly logger: ConsumerLogger;
+  private readonly kafka: Kafka;
+  private readonly policy: StalenessPolicy;
+  private readonly freshness: Freshness;
+  private consumer: Consumer | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  /** Per partition: the offset to read from (pinned at start) and the last offset to catch up to. */
+  private readonly pinned = new Map<number, { from: bigint; catchUpTo: bigint | null }>();
+  private readonly highWatermarks = new Map<number, bigint>();
+  private readonly consumedOffsets = new Map<number, bigint>();
+  private joined = false;
+  private caughtUp = false;
+  /** Read by `check`: updated on a timer and on transitions, so checks never read the clock. */
+  private stale = true;
+  private readonly readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private lastAppliedAt: number | null = null;
+  private invalidMessages = 0;
+  private lastError: string | null = null;
+  private readonly decisions: Record<CheckDecision['reason'], number> = {
+    allowed: 0,
+    'stale-allowed': 0,
+    revoked: 0,
+    stale: 0,
+    'not-ready': 0,
+  };
+  private readonly unregisterMetrics: Array<() => void> = [];
+  private readonly latency = meter.createHistogram('rescind.consumer.propagation_latency', {
+    description: "Time from the writer's commit to the consumer's apply",
+    unit: 'ms',
+  });
+  /** The unique consumer group of this instance. */
+  readonly groupId: string;
+
+  constructor(private readonly options: RevocationConsumerOptions) {
+    super();
+    this.topic = options.topic ?? Topics.invalidations;
+    this.logger = options.logger ?? silent;
+    this.policy = options.stalenessPolicy ?? 'fail-closed';
+    this.freshness = new Freshness(options.maxStalenessMs ?? 5000);
+    this.groupId = `${options.groupIdPrefix ?? 'rescind-consumer'}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
+    this.kafka = new Kafka({
+      logLevel: logLevel.NOTHING,
+      ...options.kafka,
+      clientId: options.clientId ?? 'rescind-consumer',
+      brokers: options.brokers,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000, ...options.kafka?.retry },
+    });
+    this.registerMetrics();
+  }
+
+  /**
+   * Pins the topic's current end offsets, loads the snapshot (if configured), then follows the
+   * topic from the pinned offsets, so nothing committed in between is missed (overlap is
+   * harmless: apply keeps the highest `seq`). Resolves once consuming has started; use
+   * {@link RevocationConsumer.ready} to wait until it caught up.
+   *
+   * @example
+   * await consumer.start();
+   */
+  async start(): Promise<void> {
+    if (this.consumer) {
+      return;
+    }
+    const resumeFrom = await this.loadPersisted();
+    const ends = await this.topicEnds();
+    let snapshotLoaded = false;
+    if (this.options.snapshot) {
+      try {
+        // Bulk state, not propagation: no latency samples and no 'rule' event per snapshot line.
+        const { header, rules } = await loadSnapshot(this.options.snapshot, (event) =>
+          this.list.apply(event),
+        );
+        this.logger.info(
+          `loaded ${rules} rules from the snapshot (watermark seq ${header.watermark})`,
+        );
+        snapshotLoaded = true;
+      } catch (error) {
+        if (!resumeFrom) {
+          throw error;
+        }
+        this.logger.warn(`snapshot unavailable (${String(error)}); resuming from the saved list`);
+      }
+    }
+    // Where each partition is read from, and up to where it must be read before `ready`: after a
+    // snapshot, from the ends pinned before it; else from the saved offsets; else from the
+    // beginning of the (compacted) topic.
+    for (const [partition, { low, high }] of ends) {
+      const wanted = snapshotLoaded ? high : (resumeFrom?.get(partition) ?? low);
+      const from = wanted > low ? wanted : low;
+      this.pinned.set(partition, { from, catchUpTo: high > from ? high - 1n : null });
+    }
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
+      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 1000,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.lastError = payload.error.message;
+      this.logger.warn(
+        `revocation consumer crashed (restart: ${payload.restart}): ${payload.error.message}`,
+      );
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.joined = true;
+      this.checkCaughtUp();
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    // Offsets are never committed: the group is unique to this instance and never resumed.
+    await consumer.run({ autoCommit: false, eachBatch: (payload) => this.applyBatch(payload) });
+    for (const [partition, { from }] of this.pinned) {
+      consumer.seek({ topic: this.topic, partition, offset: from.toString() });
+    }
+    this.timers = [
+      setInterval(() => this.list.pruneExpired(Date.now()), this.options.pruneIntervalMs ?? 60_000),
+      setInterval(
+        () => this.updateStaleness(),
+        Math.min(250, (this.options.maxStalenessMs ?? 5000) / 4),
+      ),
+    ];
+    if (this.options.persistPath) {
+      this.timers.push(
+        setInterval(() => void this.persist(), this.options.persistIntervalMs ?? 30_000),
+      );
+    }
+    this.timers.forEach((t) => t.unref());
+    this.checkCaughtUp();
+  }
+
+  /**
+   * Resolves once the snapshot is loaded, the consumer joined its group and applied every event
+   * that was on the topic when `start()` was called. Health endpoints of the host can use it.
+   *
+   * @example
+   * await consumer.ready(); // now safe to serve traffic
+   */
+  ready(): Promise<void> {
+    if (this.caughtUp) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Should a request with a token carrying these claims be let through? Local, synchronous, a
+   * handful of hash lookups. Pass the verified JWT payload, plus `kid` from the JWT header when
+   * key rules are used. A revoked token is denied whatever the staleness policy.
+   *
+   * @example
+   * const decision = consumer.check({ sub: 'alice', iss: 'https://idp.example', iat: 1700000000 });
+   * if (decision.reason === 'revoked') console.log('revoked by', decision.rule.key);
+   */
+  check(claims: TokenClaims): CheckDecision {
+    const found = this.list.check(claims);
+    if (found.revoked) {
+      this.decisions.revoked += 1;
+      return { allowed: false, revoked: true, reason: 'revoked', rule: found.rule };
+    }
+    if (!this.stale) {
+      this.decisions.allowed += 1;
+      return ALLOWED;
+    }
+    if (this.policy === 'fail-closed') {
+      const decision = this.caughtUp ? STALE_DENIED : NOT_READY;
+      this.decisions[decision.reason] += 1;
+      return decision;
+    }
+    this.decisions['stale-allowed'] += 1;
+    return STALE_ALLOWED;
+  }
+
+  /**
+   * What the consumer knows and how it is doing.
+   *
+   * @example
+   * app.get('/health/revocations', () => consumer.status());
+   */
+  status(): ConsumerStatus {
+    const now = Date.now();
+    return {
+      ready: this.caughtUp,
+      stale: this.stale,
+      policy: this.policy,
+      rules: this.list.size,
+      lastSeq: this.list.lastSeq,
+      writerSeq: this.freshness.latestAnnouncedSeq,
+      lastAppliedAt: this.lastAppliedAt,
+      partitions: this.freshness.partitions(now).map((p) => ({ ...p, lag: this.lag(p.partition) })),
+      decisions: { ...this.decisions },
+      invalidMessages: this.invalidMessages,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * Leaves the group and disconnects. The deny-list stays readable.
+   *
+   * @example
+   * process.on('SIGTERM', () => void consumer.stop());
+   */
+  async stop(): Promise<void> {
+    this.timers.forEach((t) => clearInterval(t));
+    this.timers = [];
+    this.unregisterMetrics.splice(0).forEach((unregister) => unregister());
+    const consumer = this.consumer;
+    this.consumer = null;
+    for (const waiter of this.readyWaiters.splice(0)) {
+      waiter.reject(new Error('revocation consumer stopped before it was ready'));
+    }
+    await consumer?.disconnect();
+    if (consumer && this.caughtUp) {
+      await this.persist();
+    }
+  }
+
+  /** Saves the list and where to resume; failures are logged, the list stays in memory. */
+  private async persist(): Promise<void> {
+    if (!this.options.persistPath || !this.caughtUp) {
+      return;
+    }
+    const offsets = new Map<number, bigint>();
+    for (const [partition, { from }] of this.pinned) {
+      const consumed = this.consumedOffsets.get(partition);
+      offsets.set(partition, consumed === undefined ? from : consumed + 1n);
+    }
+    try {
+      await saveList(this.options.persistPath, this.topic, this.list.versions(), offsets);
+    } catch (error) {
+      this.logger.warn(
+        `could not save the deny-list to ${this.options.persistPath}: ${String(error)}`,
+      );
+    }
+  }
+
+  /** Applies the saved list, if there is a valid one; returns where to resume reading. */
+  private async loadPersisted(): Promise<Map<number, bigint> | undefined> {
+    if (!this.options.persistPath) {
+      return undefined;
+    }
+    try {
+      const saved = await loadList(this.options.persistPath, this.topic);
+      if (saved) {
+        saved.events.forEach((event) => this.list.apply(event));
+        this.logger.info(`loaded ${saved.events.length} rules from ${this.options.persistPath}`);
+      }
+      return saved?.offsets;
+    } catch (error) {
+      this.logger.warn(`ignoring ${this.options.persistPath}: ${String(error)}`);
+      return undefined;
+    }
+  }
+
+  /** The first and the next offset of every partition, right now. */
+  private async topicEnds(): Promise<Map<number, { low: bigint; high: bigint }>> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.topic);
+      return new Map(
+        offsets.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async applyBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    for (const message of batch.messages) {
+      if (!payload.isRunning()) {
+        break;
+      }
+      this.applyMessage(batch.partition, message.offset, message.value, message.headers);
+      payload.resolveOffset(message.offset);
+    }
+    this.highWatermarks.set(batch.partition, BigInt(batch.highWatermark));
+    if (batch.messages.length > 0) {
+      this.consumedOffsets.set(batch.partition, BigInt(batch.lastOffset()));
+    }
+    const pin = this.pinned.get(batch.partition);
+    if (
+      pin !== undefined &&
+      pin.catchUpTo !== null &&
+      BigInt(batch.lastOffset()) >= pin.catchUpTo
+    ) {
+      pin.catchUpTo = null;
+      this.checkCaughtUp();
+    }
+    await payload.heartbeat();
+  }
+
+  private applyMessage(
+    partition: number,
+    offset: string,
+    value: Buffer | null,
+    headers: Record<string, unknown> | undefined,
+  ): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(value?.toString('utf8') ?? 'null');
+    } catch {
+      return this.skip(partition, offset, 'value is not JSON');
+    }
+    const parsed = InvalidationMessageV1Schema.safeParse(json);
+    if (!parsed.success) {
+      return this.skip(partition, offset, parsed.error.issues[0]?.message ?? 'invalid message');
+    }
+    const message = parsed.data;
+    if (message.type === 'heartbeat') {
+      this.freshness.heartbeat(partition, message.seq, Date.now());
+      return;
+    }
+    const carrier: Record<string, string> = {};
+    for (const [name, header] of Object.entries(headers ?? {})) {
+      if (Buffer.isBuffer(header) || typeof header === 'string') {
+        carrier[name] = header.toString();
+      }
+    }
+    const parent = propagation.extract(context.active(), carrier);
+    const span = tracer.startSpan(
+      'rescind.consumer.apply',
+      { attributes: { 'rescind.seq': message.seq } },
+      parent,
+    );
+    const applied = this.list.apply(message);
+    span.setAttribute('rescind.applied', applied !== undefined);
+    span.end();
+    if (applied) {
+      const now = Date.now();
+      this.lastAppliedAt = now;
+      const latencyMs = now - message.committedAt;
+      this.latency.record(latencyMs);
+      this.emit('rule', { rule: applied, latencyMs });
+    }
+  }
+
+  private skip(partition: number, offset: string, reason: string): void {
+    this.invalidMessages += 1;
+    this.logger.warn(`skipped invalid message ${this.topic}/${partition}@${offset}: ${reason}`);
+    this.emit('invalid', { partition, offset, reason });
+  }
+
+  private lag(partition: number): number | null {
+    const high = this.highWatermarks.get(partition);
+    if (high === undefined) {
+      return null;
+    }
+    const consumed =
+      this.consumedOffsets.get(partition) ?? (this.pinned.get(partition)?.from ?? 0n) - 1n;
+    return Number(high - 1n - consumed);
+  }
+
+  private checkCaughtUp(): void {
+    if (
+      this.caughtUp ||
+      !this.joined ||
+      [...this.pinned.values()].some((p) => p.catchUpTo !== null)
+    ) {
+      return;
+    }
+    this.caughtUp = true;
+    this.freshness.markReady(Date.now(), [...this.pinned.keys()]);
+    this.updateStaleness();
+    for (const waiter of this.readyWaiters.splice(0)) {
+      waiter.resolve();
+    }
+    this.emit('ready');
+  }
+
+  private updateStaleness(): void {
+    const now = Date.now();
+    const stale = this.freshness.isStale(now);
+    if (stale === this.stale) {
+      return;
+    }
+    this.stale = stale;
+    if (stale) {
+      const heartbeatAgeMs = this.freshness.oldestHeartbeatAgeMs(now);
+      this.logger.warn(
+        `revocation list is stale (oldest heartbeat ${heartbeatAgeMs} ms ago); policy ${this.policy}`,
+      );
+      this.emit('stale', { heartbeatAgeMs });
+    } else {
+      this.logger.info('revocation list is fresh');
+      this.emit('fresh');
+    }
+  }
+
+  /** Observable instruments read the counters only when a metrics SDK collects. */
+  private registerMetrics(): void {
+    const observe = (instrument: Observable, callback: ObservableCallback): void => {
+      instrument.addCallback(callback);
+      this.unregisterMetrics.push(() => instrument.removeCallback(callback));
+    };
+    observe(
+      meter.createObservableGauge('rescind.consumer.rules', {
+        description: 'Rules that currently revoke',
+      }),
+      (r) => r.observe(this.list.size),
+    );
+    observe(
+      meter.createObservableGauge('rescind.consumer.heartbeat_age', {
+        description: 'Age of the last heartbeat per partition',
+        unit: 'ms',
+      }),
+      (r) => {
+        for (const p of this.freshness.partitions(Date.now())) {
+          r.observe(p.heartbeatAgeMs, { partition: p.partition });
+        }
+      },
+    );
+    observe(
+      meter.createObservableGauge('rescind.consumer.lag', {
+        description: 'Messages not yet consumed',
+      }),
+      (r) => {
+        for (const partition of this.highWatermarks.keys()) {
+          r.observe(this.lag(partition) ?? 0, { partition });
+        }
+      },
+    );
+    observe(
+      meter.createObservableCounter('rescind.consumer.decisions', {
+        description: 'check() decisions by outcome',
+      }),
+      (r) => {
+        for (const [outcome, count] of Object.entries(this.decisions)) {
+          r.observe(count, { outcome });
+        }
+      },
+    );
+  }
+}
+
+/**
+ * Creates a consumer; call `start()` to connect.
+ *
+ * @example
+ * import { createRevocationConsumer } from '@rescind/revocation-consumer';
+ *
+ * const revocations = createRevocationConsumer({ brokers: ['kafka:9092'] });
+ * await revocations.start();
+ * await revocations.ready();
+ * const { allowed, reason } = revocations.check({ sub: 'alice', iat: 1700000000 });
+ */
+export function createRevocationConsumer(options: RevocationConsumerOptions): RevocationConsumer {
+  return new RevocationConsumer(options);
+}

@@ -1,0 +1,93 @@
+import type { RuleV1 } from '@rescind/contracts';
+
+/**
+ * Claims of a token as an enforcement point sees them. `iat` is a JWT NumericDate
+ * (seconds). `kid` comes from the JWT header; pass it in alongside the payload.
+ * Custom claims configured as rule claims (e.g. `device_id`) are read by name.
+ */
+export interface TokenClaims {
+  jti?: string;
+  sub?: string;
+  client_id?: string;
+  /** OIDC authorized party; stands in for `client_id` when that is absent. */
+  azp?: string;
+  sid?: string;
+  iss?: string;
+  kid?: string;
+  /** SHA-256 (base64url) of an opaque token, for `token_hash` rules. */
+  token_hash?: string;
+  iat?: number;
+  [claim: string]: unknown;
+}
+
+/** One version of a rule, as kept by a deny-list. */
+export interface RuleVersion extends RuleV1 {
+  key: string;
+  seq: number;
+  revocationId: string;
+  /** True for a removal marker: it only remembers `seq` so older versions stay ignored. */
+  removed: boolean;
+}
+
+/** What `check` answers: revoked with the rule that matched, or not revoked. */
+export type Decision = { revoked: false } | { revoked: true; rule: RuleVersion };
+
+/**
+ * Does `rule` revoke a token issued at `iatSeconds`?
+ *
+ * Units and edges, decided once here for writer and consumers alike:
+ * - `revokedBefore` is in milliseconds, `iat` in seconds; `iat * 1000` is compared.
+ * - Strictly before: a token with `iat * 1000 === revokedBefore` is NOT revoked. Because
+ *   `iat` truncates to the second, a token issued in the same second as the revocation but
+ *   after it may still be revoked: the error is always on the safe side.
+ * - `revokedBefore === null` revokes every matching token.
+ * - A token without a numeric `iat` counts as issued at the beginning of time (revoked).
+ */
+export function revokes(rule: RuleV1, iatSeconds: unknown): boolean {
+  if (rule.revokedBefore === null) {
+    return true;
+  }
+  if (typeof iatSeconds !== 'number' || !Number.isFinite(iatSeconds)) {
+    return true;
+  }
+  return iatSeconds * 1000 < rule.revokedBefore;
+}
+
+/**
+ * The later of two `revokedBefore` values, where `null` (every token) dominates.
+ * Raising is the only change ordinary revocations make; lowering is a reinstatement.
+ */
+export function laterRevokedBefore(a: number | null, b: number | null): number | null {
+  if (a === null || b === null) {
+    return null;
+  }
+  return Math.max(a, b);
+}
+
+/** Claims whose value names one token or one session: nothing new can ever carry it. */
+const SINGLE_TOKEN_CLAIMS: ReadonlySet<string> = new Set(['jti', 'token_hash', 'sid']);
+
+/**
+ * When a rule stops mattering: once no token it can match can still be valid.
+ * - With `revokedBefore`: matching tokens were issued before it, so they are all expired
+ *   `maxLifetimeMs` later.
+ * - Without (every matching token): a `jti`/`token_hash`/`sid` rule names tokens that already
+ *   exist, so it expires with the token (`tokenExpiresAtMs` when known) or `maxLifetimeMs`
+ *   from now; a rule on a user, client, key or issuer would also catch tokens minted later,
+ *   so it never expires (`null`) and lasts until reinstated.
+ */
+export function ruleExpiresAt(rule: {
+  claim: string;
+  revokedBefore: number | null;
+  maxLifetimeMs: number;
+  nowMs: number;
+  tokenExpiresAtMs?: number;
+}): number | null {
+  if (rule.revokedBefore !== null) {
+    return rule.revokedBefore + rule.maxLifetimeMs;
+  }
+  if (SINGLE_TOKEN_CLAIMS.has(rule.claim)) {
+    return rule.tokenExpiresAtMs ?? rule.nowMs + rule.maxLifetimeMs;
+  }
+  return null;
+}

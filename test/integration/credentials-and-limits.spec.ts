@@ -1,0 +1,157 @@
+import { Topics } from '@rescind/contracts';
+import type { RevocationConsumer } from '@rescind/revocation-consumer';
+import type { Client } from 'pg';
+import { runCli } from '../../apps/revocation-writer/src/admin-commands';
+import { RulePruner } from '../../apps/revocation-writer/src/rules/rule-pruner';
+import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
+import { startTestConsumer } from '../support/consumer';
+import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
+import { waitFor } from '../support/wait-for';
+import { type RunningWriter, startWriter } from '../support/writer';
+
+const termination = (id: string, subject: string) => ({
+  id,
+  type: 'employee.terminated',
+  occurredAt: '2026-11-20T10:00:00Z',
+  subject,
+});
+
+function post(writer: RunningWriter, token: string, body: unknown): Promise<Response> {
+  return fetch(`${writer.url}/v1/events/hr`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+}
+
+describe('API credentials, expiry and rate limits', () => {
+  let broker: KafkaTestBroker;
+  let schema: TestSchema;
+  let writer: RunningWriter;
+  let db: Client;
+  let consumer: RevocationConsumer;
+  const env = (): Record<string, string> => ({
+    DATABASE_URL: schema.url,
+    DATABASE_SCHEMA: schema.schema,
+  });
+
+  beforeAll(async () => {
+    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 3 } });
+    schema = await createTestSchema('creds');
+    writer = await startWriter(schema, broker.brokers);
+    db = await connectToSchema(schema);
+    consumer = await startTestConsumer(broker.brokers);
+  });
+
+  afterAll(async () => {
+    await consumer?.stop();
+    await db?.end();
+    await writer?.stop();
+    await schema?.drop();
+    await broker?.stop();
+  });
+
+  it('authenticates a credential created with the admin CLI, stores only its hash, and records the actor', async () => {
+    const created = JSON.parse(
+      await runCli(['credential', 'create', '--name', 'workday', '--role', 'hr'], env()),
+    ) as {
+      id: string;
+      token: string;
+    };
+    expect(created.token).toMatch(/^rsk_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+
+    const response = await post(writer, created.token, termination('cred-1', 'gina'));
+    expect(response.status).toBe(202);
+    const { rows } = await db.query<{ actor: string; actor_role: string }>(
+      `SELECT actor, actor_role FROM audit_log WHERE source_event_id = 'cred-1'`,
+    );
+    expect(rows).toEqual([{ actor: created.id, actor_role: 'hr' }]);
+    const stored = await db.query(
+      `SELECT 1 FROM api_credential WHERE secret_sha256 LIKE '%' || $1 || '%'`,
+      [created.token.split('_')[2]],
+    );
+    expect(stored.rowCount).toBe(0);
+  });
+
+  it('refuses a role without the ingest permission (403) and a disabled or forged credential (401)', async () => {
+    const reader = JSON.parse(
+      await runCli(['credential', 'create', '--name', 'auditor', '--role', 'reader'], env()),
+    ) as {
+      token: string;
+    };
+    const forbidden = await post(writer, reader.token, termination('cred-2', 'hank'));
+    expect(forbidden.status).toBe(403);
+    expect(await forbidden.json()).toMatchObject({ code: 'forbidden' });
+
+    const forged = `${reader.token.slice(0, -4)}AAAA`;
+    expect((await post(writer, forged, termination('cred-3', 'hank'))).status).toBe(401);
+
+    await runCli(['credential', 'disable', '--name', 'auditor'], env());
+    expect((await post(writer, reader.token, termination('cred-4', 'hank'))).status).toBe(401);
+  });
+
+  it('expires a rule once its tokens have expired, publishes the removal, and consumers drop it', async () => {
+    const token = JSON.parse(
+      await runCli(['credential', 'create', '--name', 'bamboo', '--role', 'hr'], env()),
+    ) as {
+      token: string;
+    };
+    expect((await post(writer, token.token, termination('expiry-1', 'ivan'))).status).toBe(202);
+    await waitFor(
+      'ivan revoked at the consumer',
+      () => consumer.check({ sub: 'ivan', iat: 0 }).revoked,
+    );
+
+    // Time travel for the test: the rule's tokens are all expired now.
+    await db.query(
+      `UPDATE revocation_rule SET expires_at = now() - interval '1 second' WHERE value = 'ivan'`,
+    );
+    expect(await writer.app.get(RulePruner).pruneAll()).toBe(1);
+
+    const { rows } = await db.query<{ status: string; removed_at: Date | null }>(
+      `SELECT status, removed_at FROM revocation_rule WHERE value = 'ivan'`,
+    );
+    expect(rows[0]).toEqual({ status: 'expired', removed_at: expect.any(Date) });
+    const audit = await db.query(
+      `SELECT actor FROM audit_log WHERE action = 'rule.expired' AND rule_key = 'sub::ivan'`,
+    );
+    expect(audit.rows).toEqual([{ actor: 'system:pruner' }]);
+    await waitFor(
+      'the removal to reach the consumer',
+      () => !consumer.check({ sub: 'ivan', iat: 0 }).revoked,
+    );
+    expect(await writer.app.get(RulePruner).pruneAll()).toBe(0);
+  });
+});
+
+describe('rate limits', () => {
+  let schema: TestSchema;
+  let writer: RunningWriter;
+
+  beforeAll(async () => {
+    schema = await createTestSchema('limits');
+    writer = await startWriter(schema, process.env.RESCIND_TEST_KAFKA_BROKERS!.split(','), {
+      RATE_LIMIT_PER_IP_PER_MINUTE: '5',
+    });
+  });
+
+  afterAll(async () => {
+    await writer?.stop();
+    await schema?.drop();
+  });
+
+  it('answers 429 problem+json with Retry-After past the per-address limit, and never limits health', async () => {
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 7; i++) {
+      last = await fetch(`${writer.url}/v1/events/hr`, { method: 'POST' });
+      statuses.push(last.status);
+    }
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(last!.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await last!.json()).toMatchObject({ status: 429, retriable: true });
+    expect((await fetch(`${writer.url}/health/live`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,169 @@
+import { InvalidationEventV1Schema, Topics } from '@rescind/contracts';
+import type { Client } from 'pg';
+import { startTelemetry } from '../../apps/revocation-writer/src/telemetry/telemetry';
+import { collectTopic, type ReceivedMessage } from '../support/kafka';
+import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
+import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
+import { waitFor } from '../support/wait-for';
+import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
+
+describe('outbox relay', () => {
+  let broker: KafkaTestBroker;
+  let schema: TestSchema;
+  let writer: RunningWriter;
+  let db: Client;
+  let reader: { messages: ReceivedMessage[]; stop(): Promise<void> };
+  const telemetry = startTelemetry('rescind-writer-test', process.env);
+
+  beforeAll(async () => {
+    broker = await KafkaTestBroker.start({ brokers: 3, topics: { [Topics.invalidations]: 6 } });
+    schema = await createTestSchema('relay');
+    writer = await startWriter(schema, broker.brokers);
+    db = await connectToSchema(schema);
+    reader = await collectTopic(broker.brokers, Topics.invalidations);
+  });
+
+  afterAll(async () => {
+    await reader?.stop();
+    await db?.end();
+    await writer?.stop();
+    await schema?.drop();
+    await broker?.stop();
+    await telemetry.shutdown();
+  });
+
+  const published = (seq: number) => () =>
+    reader.messages.find((m) => {
+      const value = m.value as { type: string; seq: number };
+      return value.type !== 'heartbeat' && value.seq === seq;
+    });
+
+  it('publishes each change keyed by rule key, as a valid v1 event, with trace context in headers', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const response = await postHrEvent(
+      writer,
+      {
+        id: 'relay-1',
+        type: 'employee.terminated',
+        occurredAt: '2026-11-20T10:00:00Z',
+        subject: 'dana',
+        iss: 'https://idp.example.com',
+      },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
+    expect(response.status).toBe(202);
+    const { seq, revocationId } = (await response.json()) as { seq: number; revocationId: string };
+
+    const message = await waitFor('the event on the invalidation topic', published(seq));
+    expect(message.key).toBe('sub:https%3A%2F%2Fidp.example.com:dana');
+    const event = InvalidationEventV1Schema.parse(message.value);
+    expect(event).toMatchObject({
+      type: 'rule.set',
+      key: message.key,
+      seq,
+      revocationId,
+      rule: {
+        claim: 'sub',
+        value: 'dana',
+        iss: 'https://idp.example.com',
+        revokedBefore: expect.any(Number),
+      },
+    });
+    expect(message.headers['content-type']).toBe('application/json');
+    expect(message.headers['rescind-schema']).toBe('rescind.invalidation.v1');
+    expect(message.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
+
+    const { rows } = await db.query<{ published_at: Date | null }>(
+      `SELECT published_at FROM outbox WHERE seq = $1`,
+      [seq],
+    );
+    expect(rows[0]!.published_at).toBeInstanceOf(Date);
+  });
+
+  it('publishes a row whose transaction commits after a higher seq was already published', async () => {
+    // A slow writer transaction draws its seq first and commits last.
+    const slow = await connectToSchema(schema);
+    try {
+      await slow.query('BEGIN');
+      const { rows } = await slow.query<{ seq: string }>(`SELECT nextval('rule_seq') AS seq`);
+      const lowSeq = Number(rows[0]!.seq);
+      const lateEvent = {
+        v: 1,
+        type: 'rule.set',
+        key: 'jti::late-token',
+        seq: lowSeq,
+        revocationId: '00000000-0000-4000-8000-000000000001',
+        committedAt: Date.now(),
+        rule: {
+          claim: 'jti',
+          value: 'late-token',
+          iss: null,
+          revokedBefore: null,
+          expiresAt: null,
+        },
+      };
+      await slow.query(`INSERT INTO outbox (seq, topic_key, payload) VALUES ($1, $2, $3)`, [
+        lowSeq,
+        lateEvent.key,
+        JSON.stringify(lateEvent),
+      ]);
+
+      const response = await postHrEvent(writer, {
+        id: 'relay-2',
+        type: 'employee.terminated',
+        occurredAt: '2026-11-20T10:00:00Z',
+        subject: 'erin',
+      });
+      const { seq: highSeq } = (await response.json()) as { seq: number };
+      expect(highSeq).toBeGreaterThan(lowSeq);
+      await waitFor('the higher seq to be published', published(highSeq));
+      expect(published(lowSeq)()).toBeUndefined();
+
+      await slow.query(`SELECT pg_notify('rescind_outbox', $1)`, [schema.schema]);
+      await slow.query('COMMIT');
+      const late = await waitFor('the late, lower seq to be published too', published(lowSeq));
+      expect(late.key).toBe('jti::late-token');
+    } finally {
+      await slow.end();
+    }
+  });
+
+  it('marks rows published only after the broker acknowledged them', async () => {
+    await broker.down();
+    let seq: number;
+    try {
+      const response = await postHrEvent(writer, {
+        id: 'relay-3',
+        type: 'employee.terminated',
+        occurredAt: '2026-11-20T10:00:00Z',
+        subject: 'frank',
+      });
+      expect(response.status).toBe(202);
+      seq = ((await response.json()) as { seq: number }).seq;
+      // Let the relay try and fail at least twice.
+      await waitFor('two failed publish attempts', async () => {
+        const health = (await (await fetch(`${writer.url}/health`)).json()) as {
+          details: { kafka: { consecutiveFailures: number } };
+        };
+        return health.details.kafka.consecutiveFailures >= 2;
+      });
+      const { rows } = await db.query<{ published_at: Date | null }>(
+        `SELECT published_at FROM outbox WHERE seq = $1`,
+        [seq],
+      );
+      expect(rows[0]!.published_at).toBeNull();
+    } finally {
+      await broker.up();
+    }
+    await waitFor('the row to be published after the broker is back', published(seq), {
+      timeoutMs: 30_000,
+    });
+    await waitFor('the row to be marked published', async () => {
+      const { rows } = await db.query(
+        `SELECT 1 FROM outbox WHERE seq = $1 AND published_at IS NOT NULL`,
+        [seq],
+      );
+      return rows.length === 1;
+    });
+  });
+});

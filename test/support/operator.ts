@@ -1,0 +1,132 @@
+import { Topics } from '@rescind/contracts';
+import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revocation-consumer';
+import type { Client } from 'pg';
+import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
+import type { Role } from '../../apps/revocation-writer/src/auth/permissions';
+import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
+import { connectToSchema, createTestSchema, type TestSchema } from './postgres';
+import { type RunningWriter, startWriter } from './writer';
+
+/** A bearer API credential per role, as the operator API is used. */
+export type Tokens = Record<Role, string>;
+
+export interface OperatorHarness {
+  broker: KafkaTestBroker;
+  schema: TestSchema;
+  writer: RunningWriter;
+  /** A client on the test schema, to count and read rows. */
+  db: Client;
+  tokens: Tokens;
+  /** Credential id of each role's token: the `actor` in the audit log. */
+  actors: Record<Role, string>;
+  /** An enforcement point on this harness's broker, started and caught up. */
+  consumer(): Promise<RevocationConsumer>;
+  stop(): Promise<void>;
+}
+
+const ROLES: Role[] = ['hr', 'idp', 'siem', 'operator', 'admin', 'reader', 'introspector'];
+
+/**
+ * A writer of its own for one test file: its own broker (so no other file's rules, with their
+ * own seqs, reach its consumers), its own schema, and one API credential per role.
+ */
+export async function startOperatorHarness(
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<OperatorHarness> {
+  const broker = await KafkaTestBroker.start({ brokers: 1, topics: { [Topics.invalidations]: 3 } });
+  const schema = await createTestSchema(prefix);
+  const writer = await startWriter(schema, broker.brokers, env);
+  const db = await connectToSchema(schema);
+  const credentials = writer.app.get(CredentialsRepository);
+  const tokens = {} as Tokens;
+  const actors = {} as Record<Role, string>;
+  for (const role of ROLES) {
+    const { id, token } = await credentials.createCredential(`${prefix}-${role}`, role);
+    tokens[role] = token;
+    actors[role] = id;
+  }
+  const consumers: RevocationConsumer[] = [];
+  return {
+    broker,
+    schema,
+    writer,
+    db,
+    tokens,
+    actors,
+    async consumer() {
+      const consumer = createRevocationConsumer({
+        brokers: broker.brokers,
+        groupIdPrefix: `${prefix}-enforcement-point`,
+        sessionTimeoutMs: 6000,
+        heartbeatIntervalMs: 500,
+        maxWaitTimeMs: 50,
+      });
+      consumers.push(consumer);
+      await consumer.start();
+      await consumer.ready();
+      return consumer;
+    },
+    async stop() {
+      for (const consumer of consumers) {
+        await consumer.stop();
+      }
+      await db.end();
+      await writer.stop();
+      await schema.drop();
+      await broker.stop();
+    },
+  };
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** One HTTP call to the writer with a bearer token; JSON in, JSON (or text) out. */
+export async function call<T = unknown>(
+  writer: RunningWriter,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) {
+    headers.authorization = `Bearer ${options.token}`;
+  }
+  if (options.body !== undefined) {
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(`${writer.url}${path}`, {
+    method,
+    headers,
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  const body = (/json/.test(type) && !/ndjson/.test(type) ? JSON.parse(text) : text) as T;
+  return { status: response.status, headers: response.headers, body };
+}
+
+const SECOND = 1000;
+/** When the test file started, on a whole second: instants relative to it stay in the past. */
+const START = Math.floor(Date.now() / SECOND) * SECOND;
+
+/**
+ * An RFC 3339 instant `hours` before the test started, as the API renders it (UTC, ms). Relative,
+ * so it is never in the future whatever the clock says, and rules on it (which expire one token
+ * lifetime, a day, later) stay active for the whole run when `hours` is below 24.
+ */
+export const hoursAgo = (hours: number): string =>
+  new Date(START - hours * 3_600_000).toISOString();
+
+/** `instant` plus `hours`, rendered the same way. */
+export const plusHours = (instant: string, hours: number): string =>
+  new Date(Date.parse(instant) + hours * 3_600_000).toISOString();
