@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Topics } from '@rescind/contracts';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
@@ -66,11 +67,18 @@ describe('API credentials, expiry and rate limits', () => {
       `SELECT actor, actor_role FROM audit_log WHERE source_event_id = 'cred-1'`,
     );
     expect(rows).toEqual([{ actor: created.id, actor_role: 'hr' }]);
-    const stored = await db.query(
-      `SELECT 1 FROM api_credential WHERE secret_sha256 LIKE '%' || $1 || '%'`,
-      [created.token.split('_')[2]],
+    // The secret itself may contain '_' (base64url): take everything after the id.
+    const secret = created.token.slice(`rsk_${created.id}_`.length);
+    const { rows: stored } = await db.query<{ secret_sha256: string }>(
+      `SELECT secret_sha256 FROM api_credential WHERE id = $1`,
+      [created.id],
     );
-    expect(stored.rowCount).toBe(0);
+    expect(stored).toEqual([{ secret_sha256: createHash('sha256').update(secret).digest('hex') }]);
+    const { rowCount } = await db.query(
+      `SELECT 1 FROM api_credential WHERE strpos(secret_sha256, $1) > 0 OR strpos(name, $1) > 0`,
+      [secret],
+    );
+    expect(rowCount).toBe(0);
   });
 
   it('refuses a role without the ingest permission (403) and a disabled or forged credential (401)', async () => {
