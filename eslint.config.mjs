@@ -30,13 +30,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'always'],
       curly: ['error', 'all'],
-      // A library is used through its public entry only (libs/<lib>/src/index.ts).
+      // A library is used through its public entries only (libs/<lib>/src/index.ts, and the
+      // consumer's NestJS integration at @rescind/revocation-consumer/nest).
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              group: ['@rescind/*/*', '**/libs/*/src/*', '!**/libs/*/src/index'],
+              group: [
+                '@rescind/*/*',
+                '!@rescind/revocation-consumer/nest',
+                '**/libs/*/src/*',
+                '!**/libs/*/src/index',
+              ],
               message:
                 'Import a library through its entry point (@rescind/<lib>), not its internals.',
             },

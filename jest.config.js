@@ -3,6 +3,7 @@ const moduleNameMapper = {
   '^@rescind/contracts$': '<rootDir>/libs/contracts/src',
   '^@rescind/rules$': '<rootDir>/libs/rules/src',
   '^@rescind/revocation-consumer$': '<rootDir>/libs/revocation-consumer/src',
+  '^@rescind/revocation-consumer/nest$': '<rootDir>/libs/revocation-consumer/src/nest',
 };
 const common = {
   rootDir: __dirname,

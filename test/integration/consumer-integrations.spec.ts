@@ -15,17 +15,19 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Topics } from '@rescind/contracts';
 import {
   createRevocationConsumer,
-  InjectRevocationConsumer,
-  REVOCATION_CONSUMER,
   type RevocationConsumer,
   type RevocationConsumerOptions,
   revocationFastifyHook,
-  RevocationGuard,
   revocationMiddleware,
   type RevocationMiddlewareResponse,
-  RevocationModule,
   type TokenClaims,
 } from '@rescind/revocation-consumer';
+import {
+  InjectRevocationConsumer,
+  REVOCATION_CONSUMER,
+  RevocationGuard,
+  RevocationModule,
+} from '@rescind/revocation-consumer/nest';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';

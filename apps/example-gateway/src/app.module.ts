@@ -1,5 +1,5 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
-import { RevocationModule } from '@rescind/revocation-consumer';
+import { RevocationModule } from '@rescind/revocation-consumer/nest';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config';
 import { HealthController } from './health/health.controller';

@@ -1,7 +1,8 @@
 import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { REVOCATION_CONSUMER, RevocationConsumer } from '@rescind/revocation-consumer';
+import { RevocationConsumer } from '@rescind/revocation-consumer';
+import { REVOCATION_CONSUMER } from '@rescind/revocation-consumer/nest';
 import { GatewayModule } from './app.module';
 import type { GatewayConfig } from './config/config';
 

@@ -1,6 +1,8 @@
 /**
  * What enforcement points embed: a local deny-list kept current from Kafka, answering
- * `check(claims)` without a network call.
+ * `check(claims)` without a network call. Loads no web framework: the Express middleware and the
+ * Fastify hook only use their frameworks' types. The NestJS module and guard live in the
+ * `@rescind/revocation-consumer/nest` entry point, so services without Nest never load it.
  */
 export {
   type CheckDecision,
@@ -29,13 +31,3 @@ export {
   type RevocationMiddlewareResponse,
 } from './integrations/middleware';
 export { revocationFastifyHook, type RevocationFastifyHook } from './integrations/fastify';
-export {
-  InjectRevocationConsumer,
-  REVOCATION_CONSUMER,
-  REVOCATION_MODULE_OPTIONS,
-  RevocationGuard,
-  RevocationModule,
-  type RevocationModuleAsyncOptions,
-  type RevocationModuleForRootOptions,
-  type RevocationModuleOptions,
-} from './integrations/nest';

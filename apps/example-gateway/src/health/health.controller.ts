@@ -1,9 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import {
-  type ConsumerStatus,
-  InjectRevocationConsumer,
-  RevocationConsumer,
-} from '@rescind/revocation-consumer';
+import { type ConsumerStatus, RevocationConsumer } from '@rescind/revocation-consumer';
+import { InjectRevocationConsumer } from '@rescind/revocation-consumer/nest';
 import type { FastifyReply } from 'fastify';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config';
 import { problem } from '../http/problem';

@@ -1,5 +1,6 @@
 import { Controller, Get, Req, UseGuards } from '@nestjs/common';
-import { RevocationGuard, type TokenClaims } from '@rescind/revocation-consumer';
+import type { TokenClaims } from '@rescind/revocation-consumer';
+import { RevocationGuard } from '@rescind/revocation-consumer/nest';
 import { type AuthenticatedRequest, JwtAuthGuard } from '../auth/jwt-auth.guard';
 
 /** The demo resource: authenticated (signature first), then checked against the deny-list. */

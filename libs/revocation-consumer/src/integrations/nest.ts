@@ -195,6 +195,8 @@ function setHeader(response: HeaderSink, name: string, value: string): void {
  *
  * @example
  * ```ts
+ * import { RevocationGuard, RevocationModule } from '@rescind/revocation-consumer/nest';
+ *
  * @Module({
  *   imports: [
  *     RevocationModule.forRoot({
