@@ -71,6 +71,11 @@ export default tseslint.config(
     },
   },
   {
+    // Benchmarks measure library internals on purpose (e.g. the deny-list's on-disk format).
+    files: ['bench/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     // The jest global setup starts the shared broker before moduleNameMapper applies.
     files: ['test/support/global-setup.ts'],
     rules: { 'no-restricted-imports': 'off' },

@@ -192,7 +192,7 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
   it('restarts from its saved list while the writer is unreachable, and ignores a corrupt file', async () => {
     const persistPath = path.join(
       await mkdtemp(path.join(tmpdir(), 'rescind-ep-')),
-      'deny-list.json',
+      'deny-list.jsonl',
     );
     const first = consumer({ persistPath });
     await first.start();
@@ -201,8 +201,12 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
     await waitFor('the rule applied', () => first.check({ sub: 'persisted-user', iat: 0 }).revoked);
     await first.stop(); // saves on stop
 
-    const saved = JSON.parse(await readFile(persistPath, 'utf8')) as { events: unknown[] };
-    expect(saved.events.length).toBeGreaterThanOrEqual(4);
+    // A header line, one line per rule version, an end line with the count and checksum.
+    const lines = (await readFile(persistPath, 'utf8')).trimEnd().split('\n');
+    const end = JSON.parse(lines[lines.length - 1]!) as { end: boolean; rules: number };
+    expect(end).toMatchObject({ end: true, rules: lines.length - 2 });
+    expect(end.rules).toBeGreaterThanOrEqual(4);
+    expect(lines.some((line) => line.includes('"persisted-user"'))).toBe(true);
 
     // The writer's snapshot endpoint is down: the saved list carries the enforcement point.
     const restarted = consumer({

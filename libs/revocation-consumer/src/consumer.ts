@@ -190,7 +190,10 @@ const NOT_READY: CheckDecision = Object.freeze({
  * if (!consumer.check(jwtPayload).allowed) reply.code(401);
  */
 export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
-  private readonly list = new DenyList();
+  /** Replaced only once, at start-up, by the list loaded from `persistPath`. */
+  private list = new DenyList();
+  /** The save to `persistPath` in progress, if any: saves never overlap. */
+  private saving: Promise<void> | null = null;
   private readonly topic: string;
   private readonly logger: ConsumerLogger;
   private readonly kafka: Kafka;
@@ -317,7 +320,11 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     ];
     if (this.options.persistPath) {
       this.timers.push(
-        setInterval(() => void this.persist(), this.options.persistIntervalMs ?? 30_000),
+        setInterval(() => {
+          if (!this.saving) {
+            void this.persist();
+          }
+        }, this.options.persistIntervalMs ?? 30_000),
       );
     }
     this.timers.forEach((t) => t.unref());
@@ -410,9 +417,17 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     }
   }
 
-  /** Saves the list and where to resume; failures are logged, the list stays in memory. */
+  /**
+   * Saves the list and where to resume, after any save in progress; failures are logged, the
+   * list stays in memory. The file is streamed while events keep being applied: the offsets are
+   * taken first, so a restart replays whatever changed during the save.
+   */
   private async persist(): Promise<void> {
-    if (!this.options.persistPath || !this.caughtUp) {
+    const path = this.options.persistPath;
+    while (this.saving) {
+      await this.saving;
+    }
+    if (!path || !this.caughtUp) {
       return;
     }
     const offsets = new Map<number, bigint>();
@@ -420,13 +435,16 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       const consumed = this.consumedOffsets.get(partition);
       offsets.set(partition, consumed === undefined ? from : consumed + 1n);
     }
-    try {
-      await saveList(this.options.persistPath, this.topic, this.list.versions(), offsets);
-    } catch (error) {
-      this.logger.warn(
-        `could not save the deny-list to ${this.options.persistPath}: ${String(error)}`,
-      );
-    }
+    const save = saveList(path, this.topic, this.list.versions(), offsets).then(
+      () => undefined,
+      (error: unknown) => {
+        this.logger.warn(`could not save the deny-list to ${path}: ${String(error)}`);
+      },
+    );
+    this.saving = save.finally(() => {
+      this.saving = null;
+    });
+    await this.saving;
   }
 
   /** Applies the saved list, if there is a valid one; returns where to resume reading. */
@@ -434,11 +452,15 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     if (!this.options.persistPath) {
       return undefined;
     }
+    // Loaded into a list of its own, kept only if the whole file passes its checks.
+    const loaded = new DenyList();
     try {
-      const saved = await loadList(this.options.persistPath, this.topic);
+      const saved = await loadList(this.options.persistPath, this.topic, (event) =>
+        loaded.apply(event),
+      );
       if (saved) {
-        saved.events.forEach((event) => this.list.apply(event));
-        this.logger.info(`loaded ${saved.events.length} rules from ${this.options.persistPath}`);
+        this.list = loaded;
+        this.logger.info(`loaded ${saved.rules} rules from ${this.options.persistPath}`);
       }
       return saved?.offsets;
     } catch (error) {

@@ -264,3 +264,61 @@ describe('DenyList expiry buckets', () => {
     );
   });
 });
+
+describe('DenyList.versions interleaved with changes', () => {
+  it('yields every version stored at the start and untouched until the end exactly once', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          // Rules that expire early are pruned mid-iteration: their slots empty out and the
+          // hash table shifts later entries of the same run backwards.
+          fc.record({ value: fc.integer({ min: 0, max: 299 }), expiresEarly: fc.boolean() }),
+          { minLength: 1, maxLength: 150, selector: (r) => r.value },
+        ),
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom('set', 'remove', 'prune', 'prune'),
+            value: fc.integer({ min: 0, max: 299 }),
+          }),
+          { maxLength: 300 },
+        ),
+        (initial, changes) => {
+          const list = new DenyList();
+          let seq = 0;
+          const touched = new Set<string>();
+          for (const { value, expiresEarly } of initial) {
+            list.apply(set(++seq, 'sub', `u${value}`, null, null, expiresEarly ? 1 : 10_000));
+            if (expiresEarly) {
+              touched.add(`u${value}`);
+            }
+          }
+          const yielded: string[] = [];
+          const iterator = list.versions();
+          let step = 0;
+          // Between two steps of the iteration: new rules, updates, removals and prunes.
+          for (let next = iterator.next(); !next.done; next = iterator.next()) {
+            yielded.push(next.value.value);
+            const change = changes[step++];
+            const value = `u${change?.value}`;
+            if (change?.kind === 'set') {
+              touched.add(value);
+              list.apply(set(++seq, 'sub', value, null, null, 20_000));
+            } else if (change?.kind === 'remove') {
+              touched.add(value);
+              list.apply(removed(++seq, 'sub', value));
+            } else if (change?.kind === 'prune') {
+              list.pruneExpired(2);
+            }
+          }
+          for (const { value } of initial.filter((r) => !touched.has(`u${r.value}`))) {
+            expect([`u${value}`, yielded.filter((y) => y === `u${value}`).length]).toEqual([
+              `u${value}`,
+              1,
+            ]);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

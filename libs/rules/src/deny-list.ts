@@ -189,9 +189,15 @@ export class DenyList {
     return dropped;
   }
 
-  /** Every stored version, live rules and removal markers. */
+  /**
+   * Every stored version, live rules and removal markers. The iteration may be interleaved with
+   * `apply` and `pruneExpired` (a consumer saving its list to disk keeps applying events): every
+   * version that is stored when the iteration starts and not changed before it ends is yielded
+   * exactly once; a version changed meanwhile is yielded in its old or new state, or not at all,
+   * so the caller replays what was applied since it started (as a restart from saved offsets does).
+   */
   *versions(): IterableIterator<RuleVersion> {
-    for (const table of this.order) {
+    for (const table of [...this.order]) {
       yield* table.versions();
     }
   }

@@ -393,13 +393,15 @@ export class ClaimTable {
     return dropped;
   }
 
-  /** Every stored version, as new RuleVersion objects. */
+  /**
+   * Every stored version, as new RuleVersion objects. Walks the records, not the hash slots:
+   * records never move, while a deletion shifts slot entries backwards, so a walk over the slots
+   * interleaved with changes could skip an entry that was there all along.
+   */
   *versions(): IterableIterator<RuleVersion> {
-    const slots = this.slots;
-    for (let i = 1; i < slots.length; i += 2) {
-      const entry = slots[i]!;
-      if (entry !== 0 && this.shapeOf(entry - 1) !== FREE) {
-        yield this.materialize(entry - 1);
+    for (let r = 0; r < this.nextRecord; r += 1) {
+      if (this.shapeOf(r) !== FREE) {
+        yield this.materialize(r);
       }
     }
   }
