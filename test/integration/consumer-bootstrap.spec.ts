@@ -189,7 +189,7 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
     expect(status.writerSeq).toBeGreaterThanOrEqual(status.lastSeq);
   });
 
-  it('restarts from its saved list while the writer is unreachable, and ignores a corrupt file', async () => {
+  it('restarts from its saved list while the writer is unreachable, prefers a fresh snapshot, and ignores a corrupt file', async () => {
     const persistPath = path.join(
       await mkdtemp(path.join(tmpdir(), 'rescind-ep-')),
       'deny-list.jsonl',
@@ -197,7 +197,9 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
     const first = consumer({ persistPath });
     await first.start();
     await first.ready();
-    expect((await terminate(writer, 'persist-1', 'persisted-user')).status).toBe(202);
+    const posted = await terminate(writer, 'persist-1', 'persisted-user');
+    expect(posted.status).toBe(202);
+    const persisted = (await posted.json()) as { revocationId: string };
     await waitFor('the rule applied', () => first.check({ sub: 'persisted-user', iat: 0 }).revoked);
     await first.stop(); // saves on stop
 
@@ -222,9 +224,32 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
     expect(restarted.check({ sub: 'persisted-user', iat: 0 }).revoked).toBe(true);
     expect(restarted.check({ sub: 'snap-user-2', iat: 0 }).revoked).toBe(true);
 
+    // Reinstated while the enforcement point is down: the snapshot, not the saved list, decides.
+    await restarted.stop();
+    const admin = (await writer.app.get(CredentialsRepository).createCredential('ops', 'admin'))
+      .token;
+    const reinstated = await fetch(
+      `${writer.url}/v1/revocations/${persisted.revocationId}/reinstate`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'terminated by mistake' }),
+      },
+    );
+    expect(reinstated.status).toBe(200);
+    const withSnapshot = consumer({
+      persistPath,
+      snapshot: { url: `${writer.url}/v1/deny-list/snapshot`, token: readerToken },
+    });
+    await withSnapshot.start();
+    await withSnapshot.ready();
+    expect(withSnapshot.check({ sub: 'persisted-user', iat: 0 }).revoked).toBe(false);
+    expect(withSnapshot.check({ sub: 'snap-user-2', iat: 0 }).revoked).toBe(true);
+    await withSnapshot.stop(); // saves the list without the reinstated rule
+
     await writeFile(
       persistPath,
-      (await readFile(persistPath, 'utf8')).replace('persisted-user', 'someone-else'),
+      (await readFile(persistPath, 'utf8')).replace('snap-user-2', 'someone-else'),
     );
     const warnings: string[] = [];
     const distrustful = consumer({
@@ -234,8 +259,9 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
     await distrustful.start();
     await distrustful.ready();
     expect(warnings.some((w) => /checksum/.test(w))).toBe(true);
-    // Rebuilt from the topic instead: the real rule, not the edited one.
-    expect(distrustful.check({ sub: 'persisted-user', iat: 0 }).revoked).toBe(true);
+    // Rebuilt from the topic instead: the real rules, not the edited one.
+    expect(distrustful.check({ sub: 'snap-user-2', iat: 0 }).revoked).toBe(true);
     expect(distrustful.check({ sub: 'someone-else', iat: 0 }).revoked).toBe(false);
+    expect(distrustful.check({ sub: 'persisted-user', iat: 0 }).revoked).toBe(false);
   });
 });

@@ -74,8 +74,10 @@ export interface RevocationConsumerOptions {
   pruneIntervalMs?: number;
   /**
    * Keep a copy of the list on disk: written atomically every `persistIntervalMs` and on stop,
-   * loaded first on start, so an enforcement point can restart while the writer is down. A
-   * corrupt or foreign file is ignored with a warning, never trusted.
+   * so an enforcement point can restart while the writer is down. On start it is used, and the
+   * topic read from where it was saved, when there is no `snapshot` or the snapshot cannot be
+   * loaded (a snapshot is always the fresher state). A corrupt or foreign file is ignored with
+   * a warning, never trusted.
    */
   persistPath?: string;
   /** How often the list is saved to `persistPath` (ms). Default 30000. */
@@ -190,7 +192,7 @@ const NOT_READY: CheckDecision = Object.freeze({
  * if (!consumer.check(jwtPayload).allowed) reply.code(401);
  */
 export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
-  /** Replaced only once, at start-up, by the list loaded from `persistPath`. */
+  /** Replaced at most once, at start-up, by the saved list when no snapshot could be loaded. */
   private list = new DenyList();
   /** The save to `persistPath` in progress, if any: saves never overlap. */
   private saving: Promise<void> | null = null;
@@ -258,7 +260,10 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     if (this.consumer) {
       return;
     }
-    const resumeFrom = await this.loadPersisted();
+    // The saved list, if any, is kept aside: a snapshot, when it loads, replaces it entirely. It
+    // holds every rule live now, while the saved list may still hold a rule reinstated since,
+    // whose removal lies before the offsets pinned for the snapshot and would never be read.
+    const saved = await this.loadPersisted();
     const ends = await this.topicEnds();
     let snapshotLoaded = false;
     if (this.options.snapshot) {
@@ -272,17 +277,27 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
         );
         snapshotLoaded = true;
       } catch (error) {
-        if (!resumeFrom) {
+        if (!saved) {
           throw error;
         }
         this.logger.warn(`snapshot unavailable (${String(error)}); resuming from the saved list`);
       }
+    }
+    const resumeFrom = snapshotLoaded ? undefined : saved?.offsets;
+    if (saved && !snapshotLoaded) {
+      this.list = saved.list;
     }
     // Where each partition is read from, and up to where it must be read before `ready`: after a
     // snapshot, from the ends pinned before it; else from the saved offsets; else from the
     // beginning of the (compacted) topic.
     for (const [partition, { low, high }] of ends) {
       const wanted = snapshotLoaded ? high : (resumeFrom?.get(partition) ?? low);
+      if (resumeFrom?.has(partition) && wanted < low) {
+        this.logger.warn(
+          `partition ${partition}: events from offset ${wanted} to ${low} are gone (retention); ` +
+            'the saved list may miss them: configure `snapshot` to bootstrap from the writer',
+        );
+      }
       const from = wanted > low ? wanted : low;
       this.pinned.set(partition, { from, catchUpTo: high > from ? high - 1n : null });
     }
@@ -447,22 +462,26 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     await this.saving;
   }
 
-  /** Applies the saved list, if there is a valid one; returns where to resume reading. */
-  private async loadPersisted(): Promise<Map<number, bigint> | undefined> {
+  /**
+   * Reads the saved list into a list of its own, kept only if the whole file passes its checks;
+   * returns it with where to resume reading, or undefined.
+   */
+  private async loadPersisted(): Promise<
+    { list: DenyList; offsets: Map<number, bigint> } | undefined
+  > {
     if (!this.options.persistPath) {
       return undefined;
     }
-    // Loaded into a list of its own, kept only if the whole file passes its checks.
-    const loaded = new DenyList();
+    const list = new DenyList();
     try {
       const saved = await loadList(this.options.persistPath, this.topic, (event) =>
-        loaded.apply(event),
+        list.apply(event),
       );
-      if (saved) {
-        this.list = loaded;
-        this.logger.info(`loaded ${saved.rules} rules from ${this.options.persistPath}`);
+      if (!saved) {
+        return undefined;
       }
-      return saved?.offsets;
+      this.logger.info(`loaded ${saved.rules} rules from ${this.options.persistPath}`);
+      return { list, offsets: saved.offsets };
     } catch (error) {
       this.logger.warn(`ignoring ${this.options.persistPath}: ${String(error)}`);
       return undefined;
