@@ -17,6 +17,14 @@ export class WriterMetrics implements OnModuleDestroy {
   readonly ingested: Counter;
   /** From the writer's commit to the broker's acknowledgement. */
   readonly publishLatency: Histogram;
+  /** RFC 8936 poll requests by transmitter and outcome (`ok` or `failed`). */
+  readonly ssfPolls: Counter;
+  /**
+   * Polled SETs by transmitter and outcome: `accepted`, `duplicate` (both acknowledged),
+   * `rejected` (reported in `setErrs`, with the RFC 8935 code as `err`), `outage` or `failed`
+   * (neither: delivered again later).
+   */
+  readonly ssfPolledSets: Counter;
 
   constructor(outbox: OutboxRepository) {
     const meter = this.provider.getMeter('rescind-writer');
@@ -29,6 +37,12 @@ export class WriterMetrics implements OnModuleDestroy {
       advice: {
         explicitBucketBoundaries: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30_000],
       },
+    });
+    this.ssfPolls = meter.createCounter('rescind_ssf_polls', {
+      description: 'RFC 8936 poll requests to SSF transmitters by outcome',
+    });
+    this.ssfPolledSets = meter.createCounter('rescind_ssf_polled_sets', {
+      description: 'SETs received by polling SSF transmitters, by outcome',
     });
     const pending = meter.createObservableGauge('rescind_outbox_pending', {
       description: 'Outbox messages not yet published',

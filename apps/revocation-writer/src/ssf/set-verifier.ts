@@ -35,10 +35,11 @@ export interface VerifiedSet {
 }
 
 /**
- * Verifies SETs pushed to us (RFC 8935) against the keys of configured transmitters only: the key
- * set comes from configuration, never from a URL in the token. Algorithms are pinned per
- * transmitter (no `none`, no HMAC), `typ` must be `secevent+jwt`, and `exp` must be absent
- * (RFC 8417 §2.2: a SET describes something that happened; it does not expire).
+ * Verifies SETs pushed to us (RFC 8935) or polled (RFC 8936) against the keys of configured
+ * transmitters only: the key set comes from configuration, never from a URL in the token.
+ * Algorithms are pinned per transmitter (no `none`, no HMAC), `typ` must be `secevent+jwt`, and
+ * `exp` must be absent (RFC 8417 §2.2: a SET describes something that happened; it does not
+ * expire).
  */
 export class SetVerifier {
   private readonly transmitters = new Map<
@@ -53,7 +54,11 @@ export class SetVerifier {
     }
   }
 
-  async verify(token: string): Promise<VerifiedSet> {
+  /**
+   * @param only when set, the SET must come from this transmitter: a poll endpoint speaks for
+   * one transmitter, and its acknowledgements name `jti`s that are unique only per issuer.
+   */
+  async verify(token: string, only?: string): Promise<VerifiedSet> {
     let issuer: unknown;
     try {
       const header = decodeProtectedHeader(token);
@@ -71,6 +76,12 @@ export class SetVerifier {
       throw new SetRejectedError(
         'invalid_request',
         'the body is not a compact JWS Security Event Token',
+      );
+    }
+    if (only !== undefined && issuer !== only) {
+      throw new SetRejectedError(
+        'invalid_issuer',
+        `the SET's issuer ${JSON.stringify(issuer)} is not the polled transmitter`,
       );
     }
     const transmitter = typeof issuer === 'string' ? this.transmitters.get(issuer) : undefined;
