@@ -33,7 +33,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     introspector = (await credentials.createCredential('gateway', 'introspector')).token;
     admin = (await credentials.createCredential('admin', 'admin')).token;
     reader = (await credentials.createCredential('dashboard', 'reader')).token;
-    client = await credentials.createClient(`app-${randomUUID()}`, 'app');
+    client = await credentials.createClient(`app-${randomUUID()}`, 'app', idp.issuer);
   });
 
   afterAll(async () => {

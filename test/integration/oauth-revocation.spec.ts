@@ -1,9 +1,11 @@
-import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revocation-consumer';
+import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import { createHash, randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import type { Client } from 'pg';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
+import { startTestConsumer } from '../support/consumer';
 import { activeRules, basicAuth, postForm } from '../support/oauth-requests';
+import { call } from '../support/operator';
 import { connectToSchema, createTestSchema, type TestSchema, rowCounts } from '../support/postgres';
 import { TcpProxy } from '../support/tcp-proxy';
 import { issuersEnv, TestIssuer } from '../support/test-issuer';
@@ -18,8 +20,23 @@ interface RegisteredClient {
   clientSecret: string;
 }
 
-async function registerClient(writer: RunningWriter, name: string): Promise<RegisteredClient> {
-  return writer.app.get(CredentialsRepository).createClient(`${name}-${randomUUID()}`, name);
+/** A client of `issuer`: it may revoke that issuer's tokens issued to its id. */
+async function registerClient(
+  writer: RunningWriter,
+  name: string,
+  issuer: TestIssuer,
+): Promise<RegisteredClient> {
+  return writer.app
+    .get(CredentialsRepository)
+    .createClient(`${name}-${randomUUID()}`, name, issuer.issuer);
+}
+
+/** The latest rule version written: unchanged when nothing was written. */
+async function maxSeq(db: Client): Promise<string | null> {
+  const { rows } = await db.query<{ seq: string | null }>(
+    `SELECT max(seq)::text AS seq FROM revocation_rule`,
+  );
+  return rows[0]!.seq;
 }
 
 const revoke = (
@@ -48,6 +65,7 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
   let remoteIdp: TestIssuer;
   let app: RegisteredClient;
   let otherApp: RegisteredClient;
+  let remoteApp: RegisteredClient;
 
   beforeAll(async () => {
     schema = await createTestSchema('oauth_revoke');
@@ -68,8 +86,9 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
       ),
     );
     db = await connectToSchema(schema);
-    app = await registerClient(writer, 'app');
-    otherApp = await registerClient(writer, 'other-app');
+    app = await registerClient(writer, 'app', idp);
+    otherApp = await registerClient(writer, 'other-app', idp);
+    remoteApp = await registerClient(writer, 'remote-app', remoteIdp);
   });
 
   afterAll(async () => {
@@ -106,14 +125,19 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
         `SELECT actor, actor_role, source, source_event_id FROM audit_log WHERE rule_key = $1`,
         [rule!.rule_key],
       );
+      // RFC 7009 requests have no id: no idempotency record, and no source event in the audit.
       expect(audit).toEqual([
         {
           actor: `oauth-client:${app.clientId}`,
           actor_role: 'idp',
           source: 'oauth',
-          source_event_id: sha256(token),
+          source_event_id: null,
         },
       ]);
+      const { rows: events } = await db.query(
+        `SELECT 1 FROM processed_event WHERE source = 'oauth'`,
+      );
+      expect(events).toEqual([]);
     });
 
     it('revokes a token without a session by its jti, until the token expires (client_secret_post)', async () => {
@@ -145,8 +169,8 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
 
     it('verifies tokens of an issuer whose JWKS is fetched from its jwksUri', async () => {
       const jti = randomUUID();
-      const token = await remoteIdp.sign({ client_id: app.clientId, jti });
-      expect((await revoke(writer, app, { token })).status).toBe(200);
+      const token = await remoteIdp.sign({ client_id: remoteApp.clientId, jti });
+      expect((await revoke(writer, remoteApp, { token })).status).toBe(200);
       expect(await activeRules(db, 'jti', jti)).toHaveLength(1);
     });
 
@@ -159,18 +183,72 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
       expect(await activeRules(db, 'jti', jti)).toHaveLength(1);
     });
 
-    it('answers 200 for an already revoked token and writes nothing more', async () => {
-      const token = await idp.sign({ client_id: app.clientId, sid: `sid-${randomUUID()}` });
-      expect((await revoke(writer, app, { token })).status).toBe(200);
+    it.each([
+      ['session', { sid: `sid-${randomUUID()}`, jti: randomUUID() }],
+      ['token', { jti: randomUUID() }],
+      ['token hash', {}],
+    ])(
+      'answers 200 for an already revoked token (%s) and writes no new version (RFC 7009 §2.2)',
+      async (_, claims) => {
+        const token = await idp.sign({ client_id: app.clientId, ...claims });
+        expect((await revoke(writer, app, { token })).status).toBe(200);
+        const before = await rowCounts(db);
+        const seqBefore = await maxSeq(db);
+        const again = await revoke(writer, app, { token });
+        expect(again.status).toBe(200);
+        expect(await again.text()).toBe('');
+        expect(await rowCounts(db)).toEqual(before);
+        expect(await maxSeq(db)).toBe(seqBefore);
+      },
+    );
+
+    it('extends the session rule for a token of the session that outlives it, once', async () => {
+      const sid = `sid-${randomUUID()}`;
+      const first = await idp.sign({ client_id: app.clientId, sid });
+      expect((await revoke(writer, app, { token: first })).status).toBe(200);
+      const [revoked] = await activeRules(db, 'sid', sid);
+
+      // Issued to the same session, living past the rule: revoking it must extend the rule.
+      const exp = Math.floor(revoked!.expires_at!.getTime() / 1000) + 600;
+      const longer = await idp.sign({ client_id: app.clientId, sid, exp });
+      expect((await revoke(writer, app, { token: longer })).status).toBe(200);
+      expect(await activeRules(db, 'sid', sid)).toEqual([
+        expect.objectContaining({ expires_at: new Date(exp * 1000) }),
+      ]);
       const before = await rowCounts(db);
-      const again = await revoke(writer, app, { token });
-      expect(again.status).toBe(200);
-      expect(await again.text()).toBe('');
+      expect((await revoke(writer, app, { token: longer })).status).toBe(200);
+      expect((await revoke(writer, app, { token: first })).status).toBe(200);
       expect(await rowCounts(db)).toEqual(before);
     });
   });
 
   describe('writing nothing for tokens it must not act on', () => {
+    it("refuses another trusted issuer's token naming the client's id, and writes nothing (RFC 7009 §2.1)", async () => {
+      const sid = `sid-${randomUUID()}`;
+      // Client ids are unique per issuer only: remoteIdp's client with app's id is not app.
+      const sameIdElsewhere = await remoteIdp.sign({ sub: 'dave', client_id: app.clientId, sid });
+      const viaAzp = await remoteIdp.sign({ sub: 'dave', azp: app.clientId, jti: randomUUID() });
+      const before = await rowCounts(db);
+      for (const token of [sameIdElsewhere, viaAzp]) {
+        await expectOAuthError(await revoke(writer, app, { token }), 400, 'unauthorized_client');
+      }
+      // Nor may remoteIdp's client revoke idp's tokens.
+      const ofIdp = await idp.sign({ sub: 'dave', client_id: remoteApp.clientId, sid });
+      await expectOAuthError(
+        await revoke(writer, remoteApp, { token: ofIdp }),
+        400,
+        'unauthorized_client',
+      );
+      expect(await rowCounts(db)).toEqual(before);
+      expect(await activeRules(db, 'sid', sid)).toEqual([]);
+      // app still revokes its own issuer's tokens.
+      const own = await idp.sign({ sub: 'dave', client_id: app.clientId, sid });
+      expect((await revoke(writer, app, { token: own })).status).toBe(200);
+      expect(await activeRules(db, 'sid', sid)).toEqual([
+        expect.objectContaining({ iss: idp.issuer }),
+      ]);
+    });
+
     const now = () => Math.floor(Date.now() / 1000);
     it.each([
       [
@@ -321,17 +399,35 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
 
   describe('a session revoked through either token, at an enforcement point', () => {
     let consumer: RevocationConsumer;
+    let admin: string;
+
+    /** The operator API's reinstatement (admin), of the rule with this key. */
+    async function reinstate(ruleKey: string, body: Record<string, unknown>) {
+      const { rows } = await db.query<{ id: string }>(
+        `SELECT id FROM revocation_rule WHERE rule_key = $1`,
+        [ruleKey],
+      );
+      return call(writer, 'POST', `/v1/revocations/${rows[0]!.id}/reinstate`, {
+        token: admin,
+        body,
+      });
+    }
+
+    async function auditActions(ruleKey: string): Promise<string[]> {
+      const { rows } = await db.query<{ action: string }>(
+        `SELECT action FROM audit_log WHERE rule_key = $1 ORDER BY id`,
+        [ruleKey],
+      );
+      return rows.map((r) => r.action);
+    }
 
     beforeAll(async () => {
-      consumer = createRevocationConsumer({
-        brokers: brokers(),
-        groupIdPrefix: 'oauth-revoke-test',
-        sessionTimeoutMs: 6000,
-        heartbeatIntervalMs: 500,
-        maxWaitTimeMs: 50,
-      });
-      await consumer.start();
-      await consumer.ready();
+      admin = (
+        await writer.app
+          .get(CredentialsRepository)
+          .createCredential(`oauth-admin-${randomUUID()}`, 'admin')
+      ).token;
+      consumer = await startTestConsumer(brokers(), { groupIdPrefix: 'oauth-revoke-test' });
     });
 
     afterAll(async () => {
@@ -373,6 +469,61 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
       expect(consumer.check(claimsOf(refreshToken)).revoked).toBe(true);
       expect(consumer.check(claimsOf(otherSession)).revoked).toBe(false);
     });
+
+    it('revokes a token again after an operator reinstated its rule, up to the enforcement point', async () => {
+      const sid = `sid-${randomUUID()}`;
+      const token = await idp.sign({ sub: 'erin', client_id: app.clientId, sid });
+      const isRevoked = () => consumer.check(claimsOf(token)).revoked;
+      expect((await revoke(writer, app, { token })).status).toBe(200);
+      await waitFor('the token revoked at the enforcement point', isRevoked);
+      const [rule] = await activeRules(db, 'sid', sid);
+
+      const reinstated = await reinstate(rule!.rule_key, { reason: 'revoked by mistake' });
+      expect(reinstated.status).toBe(200);
+      await waitFor('the token allowed again at the enforcement point', () => !isRevoked());
+      expect(await activeRules(db, 'sid', sid)).toEqual([]);
+
+      const again = await revoke(writer, app, { token });
+      expect(again.status).toBe(200);
+      expect(await again.text()).toBe('');
+      expect(await activeRules(db, 'sid', sid)).toEqual([
+        expect.objectContaining({ iss: idp.issuer, revoked_before: null, source: 'oauth' }),
+      ]);
+      await waitFor('the token revoked again at the enforcement point', isRevoked);
+      expect(await auditActions(rule!.rule_key)).toEqual([
+        'rule.set',
+        'rule.reinstated',
+        'rule.set',
+      ]);
+    });
+
+    it('revokes every token of the session again after an operator lowered the rule', async () => {
+      const sid = `sid-${randomUUID()}`;
+      const token = await idp.sign({ sub: 'frank', client_id: app.clientId, sid });
+      expect((await revoke(writer, app, { token })).status).toBe(200);
+      const [rule] = await activeRules(db, 'sid', sid);
+      // Lowered to before the token was issued (a minute ago): the rule stays active, and
+      // expires half an hour from now, but no longer matches the token.
+      const lowerTo = new Date(Date.now() - 1_800_000).toISOString();
+      const lowered = await reinstate(rule!.rule_key, {
+        reason: 'too broad',
+        revokedBefore: lowerTo,
+      });
+      expect(lowered.status).toBe(200);
+      expect(await activeRules(db, 'sid', sid)).toEqual([
+        expect.objectContaining({ revoked_before: new Date(lowerTo) }),
+      ]);
+
+      expect((await revoke(writer, app, { token })).status).toBe(200);
+      expect(await activeRules(db, 'sid', sid)).toEqual([
+        expect.objectContaining({ revoked_before: null }),
+      ]);
+      await waitFor(
+        'the token revoked at the enforcement point',
+        () => consumer.check(claimsOf(token)).revoked,
+      );
+      expect(await auditActions(rule!.rule_key)).toEqual(['rule.set', 'rule.lowered', 'rule.set']);
+    });
   });
 });
 
@@ -391,7 +542,7 @@ describe('POST /oauth/revoke with opaque tokens enabled', () => {
       OPAQUE_TOKENS_ENABLED: 'true',
     });
     db = await connectToSchema(schema);
-    app = await registerClient(writer, 'app');
+    app = await registerClient(writer, 'app', idp);
   });
 
   afterAll(async () => {
@@ -442,7 +593,7 @@ describe('POST /oauth/revoke while PostgreSQL cannot take the revocation', () =>
       DATABASE_STATEMENT_TIMEOUT_MS: '500',
     });
     db = await connectToSchema(schema);
-    app = await registerClient(writer, 'app');
+    app = await registerClient(writer, 'app', idp);
   });
 
   afterAll(async () => {
@@ -471,11 +622,11 @@ describe('POST /oauth/revoke while PostgreSQL cannot take the revocation', () =>
   it('answers 503 when the revocation itself cannot be committed, never 200', async () => {
     const sid = `sid-${randomUUID()}`;
     const token = await idp.sign({ client_id: app.clientId, sid });
-    // Client authentication reads oauth_client; the revocation then waits for this lock
-    // until the statement timeout gives up.
+    // Client authentication reads oauth_client; the revocation then waits for this lock on
+    // the rules until the statement timeout gives up.
     await db.query('BEGIN');
     try {
-      await db.query('LOCK TABLE processed_event IN ACCESS EXCLUSIVE MODE');
+      await db.query('LOCK TABLE revocation_rule IN ACCESS EXCLUSIVE MODE');
       const refused = await revoke(writer, app, { token });
       expect(refused.headers.get('retry-after')).toBe('5');
       await expectOAuthError(refused, 503, 'temporarily_unavailable');
@@ -496,7 +647,7 @@ describe('POST /oauth/revoke when rate limited', () => {
   beforeAll(async () => {
     schema = await createTestSchema('oauth_limit');
     writer = await startWriter(schema, brokers(), { RATE_LIMIT_PER_IP_PER_MINUTE: '2' });
-    app = await registerClient(writer, 'app');
+    app = await registerClient(writer, 'app', await TestIssuer.create());
   });
 
   afterAll(async () => {

@@ -1,14 +1,16 @@
 import { DataSource } from 'typeorm';
 import { CredentialsRepository } from './auth/credentials.repository';
 import { ROLES, type Role } from './auth/permissions';
-import { loadConfig } from './config/config';
+import { loadConfig, type WriterConfig } from './config/config';
 import { dataSourceOptions, runMigrations } from './database/data-source';
 
 const USAGE = `usage:
   rescind-admin credential create --name NAME --role ROLE   (roles: ${ROLES.join(', ')})
   rescind-admin credential disable --name NAME
-  rescind-admin client create --client-id ID --name NAME
-Reads DATABASE_URL / DATABASE_SCHEMA like the writer. Secrets are printed once and stored hashed.`;
+  rescind-admin client create --client-id ID --name NAME --issuer ISS
+  rescind-admin client bind --client-id ID --issuer ISS   (a client registered without an issuer)
+Reads DATABASE_URL / DATABASE_SCHEMA and ISSUERS like the writer: ISS must be one of ISSUERS.
+Secrets are printed once and stored hashed.`;
 
 function option(args: string[], name: string): string {
   const i = args.indexOf(`--${name}`);
@@ -19,7 +21,28 @@ function option(args: string[], name: string): string {
   return value;
 }
 
-/** Creates and disables API credentials and OAuth clients. */
+/**
+ * An OAuth client revokes the tokens of one issuer, which must be one the writer trusts: a
+ * client bound to an unknown issuer could never revoke anything. Checked against ISSUERS when
+ * this environment has it; otherwise the answer says that it could not be checked.
+ */
+function trustedIssuer(issuer: string, config: WriterConfig): { issuer: string; warning?: string } {
+  const trusted = config.issuers.map((i) => i.issuer);
+  if (trusted.length === 0) {
+    return {
+      issuer,
+      warning: 'ISSUERS is not set here: the issuer could not be checked against it',
+    };
+  }
+  if (!trusted.includes(issuer)) {
+    throw new Error(
+      `unknown issuer "${issuer}": ISSUERS trusts ${trusted.map((i) => `"${i}"`).join(', ')}`,
+    );
+  }
+  return { issuer };
+}
+
+/** Creates and disables API credentials, creates OAuth clients and binds them to an issuer. */
 export async function runCli(
   args: string[],
   env: Record<string, string | undefined>,
@@ -57,11 +80,33 @@ export async function runCli(
       return JSON.stringify({ disabled: name });
     }
     if (noun === 'client' && verb === 'create') {
+      const { issuer, warning } = trustedIssuer(option(rest, 'issuer'), config);
       const client = await credentials.createClient(
         option(rest, 'client-id'),
         option(rest, 'name'),
+        issuer,
       );
-      return JSON.stringify({ ...client, note: 'store the secret now: it cannot be shown again' });
+      // JSON leaves out a warning that is undefined.
+      return JSON.stringify({
+        ...client,
+        note: 'store the secret now: it cannot be shown again',
+        warning,
+      });
+    }
+    if (noun === 'client' && verb === 'bind') {
+      const clientId = option(rest, 'client-id');
+      const { issuer, warning } = trustedIssuer(option(rest, 'issuer'), config);
+      const binding = await credentials.bindClientIssuer(clientId, issuer);
+      switch (binding.outcome) {
+        case 'bound':
+          return JSON.stringify({ clientId, issuer, warning });
+        case 'unknown-client':
+          throw new Error(`no OAuth client with client id "${clientId}"`);
+        case 'bound-elsewhere':
+          throw new Error(
+            `OAuth client "${clientId}" is bound to "${binding.issuer}"; register a new client for "${issuer}"`,
+          );
+      }
     }
     throw new Error(USAGE);
   } finally {

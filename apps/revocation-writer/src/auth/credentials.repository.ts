@@ -14,7 +14,18 @@ import {
 export interface OAuthClient {
   clientId: string;
   name: string;
+  /**
+   * The one token issuer (`iss`) whose tokens this client may revoke: a `client_id` is unique
+   * only per issuer. Null for a client registered before clients named their issuer.
+   */
+  issuer: string | null;
 }
+
+/** What binding a client to an issuer did (`rescind-admin client bind`). */
+export type ClientBinding =
+  | { outcome: 'bound' }
+  | { outcome: 'unknown-client' }
+  | { outcome: 'bound-elsewhere'; issuer: string };
 
 /** API credentials and OAuth clients. Secrets are shown once at creation and stored hashed. */
 @Injectable()
@@ -58,17 +69,54 @@ export class CredentialsRepository {
     return { id: row.id, name: row.name, role: row.role };
   }
 
-  /** Registers an OAuth client for RFC 7009/7662; returns its secret (shown once). */
+  /**
+   * Registers an OAuth client for RFC 7009 revocation of `issuer`'s tokens issued to
+   * `clientId`; returns its secret (shown once). Client ids are unique in Rescind, because a
+   * client authenticates with its id and secret alone.
+   */
   async createClient(
     clientId: string,
     name: string,
-  ): Promise<{ clientId: string; clientSecret: string }> {
+    issuer: string,
+  ): Promise<{ clientId: string; issuer: string; clientSecret: string }> {
     const secret = newSecret();
-    await this.dataSource.query(
-      `INSERT INTO oauth_client (client_id, name, secret_sha256) VALUES ($1, $2, $3)`,
-      [clientId, name, sha256Hex(secret)],
+    const created = await rows(
+      this.dataSource.manager,
+      `INSERT INTO oauth_client (client_id, name, issuer, secret_sha256) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (client_id) DO NOTHING
+       RETURNING 1`,
+      [clientId, name, issuer, sha256Hex(secret)],
     );
-    return { clientId, clientSecret: secret };
+    if (created.length === 0) {
+      throw new Error(`an OAuth client with client id "${clientId}" is already registered`);
+    }
+    return { clientId, issuer, clientSecret: secret };
+  }
+
+  /**
+   * Binds a client registered before clients named their issuer. Binding it again to the same
+   * issuer is harmless; moving a bound client to another issuer is refused, since that would
+   * hand it another issuer's sessions: register a new client instead.
+   */
+  async bindClientIssuer(clientId: string, issuer: string): Promise<ClientBinding> {
+    const bound = await rows(
+      this.dataSource.manager,
+      `UPDATE oauth_client SET issuer = $2
+        WHERE client_id = $1 AND (issuer IS NULL OR issuer = $2)
+        RETURNING 1`,
+      [clientId, issuer],
+    );
+    if (bound.length > 0) {
+      return { outcome: 'bound' };
+    }
+    const [other] = await rows<{ issuer: string }>(
+      this.dataSource.manager,
+      `SELECT issuer FROM oauth_client WHERE client_id = $1`,
+      [clientId],
+    );
+    return other
+      ? { outcome: 'bound-elsewhere', issuer: other.issuer }
+      : { outcome: 'unknown-client' };
   }
 
   /** The client these credentials authenticate, or undefined. Constant-time on the secret. */
@@ -76,13 +124,20 @@ export class CredentialsRepository {
     clientId: string,
     clientSecret: string,
   ): Promise<OAuthClient | undefined> {
-    const [row] = await rows<{ client_id: string; name: string; secret_sha256: string }>(
+    const [row] = await rows<{
+      client_id: string;
+      name: string;
+      issuer: string | null;
+      secret_sha256: string;
+    }>(
       this.dataSource.manager,
-      `SELECT client_id, name, secret_sha256 FROM oauth_client WHERE client_id = $1 AND disabled_at IS NULL`,
+      `SELECT client_id, name, issuer, secret_sha256 FROM oauth_client WHERE client_id = $1 AND disabled_at IS NULL`,
       [clientId],
     );
     // Hash even for an unknown client, so timing does not tell which client ids exist.
     const matches = secretMatches(clientSecret, row?.secret_sha256 ?? sha256Hex(''));
-    return row && matches ? { clientId: row.client_id, name: row.name } : undefined;
+    return row && matches
+      ? { clientId: row.client_id, name: row.name, issuer: row.issuer }
+      : undefined;
   }
 }

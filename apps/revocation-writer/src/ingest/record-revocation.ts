@@ -1,19 +1,28 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { ruleKey } from '@rescind/contracts';
+import { DataSource, type EntityManager } from 'typeorm';
 import { authorizeRules } from '../auth/authorize-rules';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import { IdempotencyConflictError, RescindError } from '../errors';
 import { WriterMetrics } from '../metrics/writer-metrics';
+import type { RuleSpec } from '../rules/rule';
 import { RuleJournal } from '../rules/rule-journal';
 import { RulePolicy } from '../rules/rule-policy';
 import { RulesRepository } from '../rules/rules.repository';
 import { activeTraceHeaders, traced } from '../telemetry/traced';
 import { ProcessedEventsRepository } from './processed-events.repository';
-import type { RevocationCommand, RevocationResult } from './revocation-command';
+import {
+  type IdentifiedRevocationCommand,
+  isInForce,
+  type RevocationCommand,
+  type RevocationResult,
+  type UnidentifiedRevocationCommand,
+} from './revocation-command';
 
 /**
  * The use case behind every ingest transport: authorize, then in ONE transaction claim the event
- * id, raise each rule, append the audit record and the outbox message. Answers after commit.
+ * id (or, for a request without one, find the rules already in force), raise each rule, append
+ * the audit record and the outbox message. Answers after commit.
  */
 @Injectable()
 export class RecordRevocation {
@@ -67,46 +76,89 @@ export class RecordRevocation {
     // Trace context of this span goes with every outbox message.
     const traceHeaders = activeTraceHeaders();
 
-    return this.dataSource.transaction(async (em) => {
-      const prior = await this.processedEvents.claim(em, command);
-      if (prior) {
-        if (prior.bodySha256 !== command.bodySha256) {
-          throw new IdempotencyConflictError(command.source, command.eventId);
-        }
-        return { ...(prior.result as RevocationResult), duplicate: true };
-      }
-
-      const written: RevocationResult['rules'] = [];
-      for (const spec of command.rules) {
-        const change = await this.rules.raise(em, spec, {
-          source: command.source,
-          sourceEventId: command.eventId,
-          reason: command.reason,
-        });
-        await this.journal.record(em, change, {
-          actor: command.principal.id,
-          actorRole: command.principal.role,
-          action: 'rule.set',
-          source: command.source,
-          sourceEventId: command.eventId,
-          occurredAt: command.occurredAt,
-          reason: command.reason,
-          traceHeaders,
-        });
-        written.push({
-          revocationId: change.after.id,
-          key: change.after.key,
-          seq: change.after.seq,
-        });
-      }
-      const result: RevocationResult = {
-        revocationId: written[0]?.revocationId ?? null,
-        seq: written[0]?.seq ?? null,
-        duplicate: false,
-        rules: written,
-      };
-      await this.processedEvents.recordResult(em, command, result);
-      return result;
-    });
+    return this.dataSource.transaction((em) =>
+      command.eventId === null
+        ? this.recordUnlessInForce(em, command, traceHeaders)
+        : this.recordOnce(em, command, traceHeaders),
+    );
   }
+
+  /** Claims the event id first: a repeated event gets its first answer and writes nothing. */
+  private async recordOnce(
+    em: EntityManager,
+    command: IdentifiedRevocationCommand,
+    traceHeaders: Record<string, string>,
+  ): Promise<RevocationResult> {
+    const prior = await this.processedEvents.claim(em, command);
+    if (prior) {
+      if (prior.bodySha256 !== command.bodySha256) {
+        throw new IdempotencyConflictError(command.source, command.eventId);
+      }
+      return { ...(prior.result as RevocationResult), duplicate: true };
+    }
+    const written: RevocationResult['rules'] = [];
+    for (const spec of command.rules) {
+      written.push(await this.raise(em, command, spec, traceHeaders));
+    }
+    const result = resultOf(written, false);
+    await this.processedEvents.recordResult(em, command, result);
+    return result;
+  }
+
+  /**
+   * No event id: each rule is raised unless the stored one is already in force. The rule's row
+   * lock, taken first, serialises this check with every other change of the key.
+   */
+  private async recordUnlessInForce(
+    em: EntityManager,
+    command: UnidentifiedRevocationCommand,
+    traceHeaders: Record<string, string>,
+  ): Promise<RevocationResult> {
+    const rules: RevocationResult['rules'] = [];
+    let wroteAny = false;
+    for (const spec of command.rules) {
+      const stored = await this.rules.lock(em, 'rule_key', ruleKey(spec));
+      if (stored !== undefined && isInForce(stored, spec.minimum)) {
+        rules.push({ revocationId: stored.id, key: stored.key, seq: stored.seq });
+        continue;
+      }
+      rules.push(await this.raise(em, command, spec, traceHeaders));
+      wroteAny = true;
+    }
+    return resultOf(rules, !wroteAny);
+  }
+
+  /** One new version of the rule, with its audit record and outbox message. */
+  private async raise(
+    em: EntityManager,
+    command: RevocationCommand,
+    spec: RuleSpec,
+    traceHeaders: Record<string, string>,
+  ): Promise<RevocationResult['rules'][number]> {
+    const change = await this.rules.raise(em, spec, {
+      source: command.source,
+      sourceEventId: command.eventId,
+      reason: command.reason,
+    });
+    await this.journal.record(em, change, {
+      actor: command.principal.id,
+      actorRole: command.principal.role,
+      action: 'rule.set',
+      source: command.source,
+      sourceEventId: command.eventId,
+      occurredAt: command.occurredAt,
+      reason: command.reason,
+      traceHeaders,
+    });
+    return { revocationId: change.after.id, key: change.after.key, seq: change.after.seq };
+  }
+}
+
+function resultOf(rules: RevocationResult['rules'], duplicate: boolean): RevocationResult {
+  return {
+    revocationId: rules[0]?.revocationId ?? null,
+    seq: rules[0]?.seq ?? null,
+    duplicate,
+    rules,
+  };
 }

@@ -1,19 +1,13 @@
+import { laterRevokedBefore } from '@rescind/rules';
 import type { Principal } from '../auth/permissions';
-import type { RuleSpec } from '../rules/rule';
+import type { RuleSpec, StoredRule } from '../rules/rule';
 
 /** Where a revocation came from; part of the idempotency key. */
 export type EventSource = 'hr' | 'idp' | 'siem' | 'ssf' | 'operator' | 'oauth' | 'global';
 
-/**
- * The one command every transport (webhook, Kafka, SSF, operator API, RFC 7009) turns its input
- * into. Actor, source and receive time are set by the server, never taken from a body.
- */
-export interface RevocationCommand {
+/** What every command says, however its repetitions are recognised. */
+interface RevocationCommandBase {
   source: EventSource;
-  /** The source's event id: with `source`, the idempotency key. */
-  eventId: string;
-  /** SHA-256 of the canonical request; the same id with another hash is a conflict. */
-  bodySha256: string;
   /** Authenticated caller; authorization of every rule is checked against it. */
   principal: Principal;
   /** The caller explicitly confirmed a broad or bulk revocation. */
@@ -22,18 +16,81 @@ export interface RevocationCommand {
   /** When the source says it happened (audit only). */
   occurredAt: Date | null;
   receivedAt: Date;
-  rules: RuleSpec[];
   /** W3C trace context of the request, carried through the outbox into Kafka headers. */
   traceContext: Record<string, string>;
 }
 
+/**
+ * An event with an id (HR, IdP, SIEM, SSF, operator, global revocation): the same
+ * `(source, eventId)` again has the effect of one (DESIGN.md, promise 2) and gets the first
+ * answer, whatever happened to the rules since.
+ */
+export interface IdentifiedRevocationCommand extends RevocationCommandBase {
+  /** The source's event id: with `source`, the idempotency key; recorded with each change. */
+  eventId: string;
+  /** SHA-256 of the canonical request; the same id with another hash is a conflict. */
+  bodySha256: string;
+  rules: RuleSpec[];
+}
+
+/**
+ * A rule of a revocation that is idempotent in effect: written unless the stored rule on its
+ * key is active and already revokes at least `minimum`.
+ */
+export interface RuleSpecUnlessInForce extends RuleSpec {
+  /**
+   * The least the stored rule must revoke for this revocation to change nothing: a
+   * `revokedBefore` and an `expiresAt` no earlier than these (null, every token or never,
+   * dominating). Often less than the spec itself, whose instants may be relative to now.
+   */
+  minimum: { revokedBefore: number | null; expiresAt: number | null };
+}
+
+/**
+ * A request with no id whose effect is idempotent by nature (RFC 7009: "revoke this token").
+ * No idempotency record: a repetition is recognised by the rules themselves, so after an
+ * operator reinstated the rule the same request revokes again. A rule already in force is left
+ * as it is (no new version, audit record or outbox message). Its changes are recorded with no
+ * source event id, like the operator's and the pruner's.
+ */
+export interface UnidentifiedRevocationCommand extends RevocationCommandBase {
+  eventId: null;
+  rules: RuleSpecUnlessInForce[];
+}
+
+/**
+ * The one command every transport (webhook, Kafka, SSF, operator API, RFC 7009) turns its input
+ * into. Actor, source and receive time are set by the server, never taken from a body.
+ */
+export type RevocationCommand = IdentifiedRevocationCommand | UnidentifiedRevocationCommand;
+
 export interface RevocationResult {
-  /** Id of the (first) rule written; null when the event asked for no rule. */
+  /** Id of the (first) rule; null when the event asked for no rule. */
   revocationId: string | null;
-  /** Its new `seq`; null when the event asked for no rule. */
+  /** Its `seq`; null when the event asked for no rule. */
   seq: number | null;
-  /** True when this event id was processed before and this is the earlier answer. */
+  /**
+   * Nothing was written: this event id was processed before and this is the earlier answer,
+   * or (without an event id) every rule was already in force and these are their versions.
+   */
   duplicate: boolean;
-  /** Every rule written, in request order. */
+  /** Every rule, in request order: the version written, or the one already in force. */
   rules: Array<{ revocationId: string; key: string; seq: number }>;
+}
+
+/**
+ * True when the stored rule already revokes at least `minimum`: active, and neither its
+ * `revokedBefore` nor its `expiresAt` earlier (null dominating, as when rules are raised).
+ */
+export function isInForce(
+  stored: Pick<StoredRule, 'status' | 'revokedBefore' | 'expiresAt'>,
+  minimum: RuleSpecUnlessInForce['minimum'],
+): boolean {
+  const atLeast = (have: number | null, need: number | null) =>
+    laterRevokedBefore(have, need) === have;
+  return (
+    stored.status === 'active' &&
+    atLeast(stored.revokedBefore, minimum.revokedBefore) &&
+    atLeast(stored.expiresAt, minimum.expiresAt)
+  );
 }

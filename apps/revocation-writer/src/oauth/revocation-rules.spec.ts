@@ -1,6 +1,8 @@
 import { loadConfig } from '../config/config';
 import { RulePolicy } from '../rules/rule-policy';
 import {
+  minimumForJwt,
+  minimumForOpaqueToken,
   revocationRuleForJwt,
   revocationRuleForOpaqueToken,
   tokenClient,
@@ -88,5 +90,54 @@ describe(tokenClient.name, () => {
     expect(tokenClient({ azp: 'b' })).toBe('b');
     expect(tokenClient({ sub: 'alice' })).toBeUndefined();
     expect(tokenClient({ client_id: 42 })).toBeUndefined();
+  });
+});
+
+describe(minimumForJwt.name, () => {
+  const HOUR = 3_600_000;
+  const iat = NOW / 1000 - 600; // issued ten minutes ago
+  const exp = NOW / 1000 + 300;
+
+  it("asks of a session rule what it would have been when the token was issued: the issuer's lifetime from iat", () => {
+    const payload = { iss: ISS, sid: 's-1', iat, exp };
+    expect(minimumForJwt(payload, 'h', policy, NOW)).toEqual({
+      revokedBefore: null,
+      expiresAt: iat * 1000 + HOUR,
+    });
+    // Less than the rule written now, so the rule written by the first revocation suffices.
+    expect(minimumForJwt(payload, 'h', policy, NOW).expiresAt).toBeLessThan(
+      revocationRuleForJwt(payload, 'h', policy, NOW).rule.expiresAt!,
+    );
+  });
+
+  it('asks a session rule to outlive a token that lives longer than the issuer says', () => {
+    const late = NOW / 1000 + 7200;
+    expect(minimumForJwt({ iss: ISS, sid: 's-1', iat, exp: late }, 'h', policy, NOW)).toEqual({
+      revokedBefore: null,
+      expiresAt: late * 1000,
+    });
+  });
+
+  it('asks of a token rule to last until the token expires', () => {
+    expect(minimumForJwt({ iss: ISS, jti: 'j-1', iat, exp }, 'h', policy, NOW)).toEqual({
+      revokedBefore: null,
+      expiresAt: exp * 1000,
+    });
+  });
+
+  it('asks for the whole rule when the token has no iat, or one in the future', () => {
+    for (const payload of [
+      { iss: ISS, sid: 's-1', exp },
+      { iss: ISS, sid: 's-1', iat: NOW / 1000 + 60, exp },
+    ]) {
+      const { revokedBefore, expiresAt } = revocationRuleForJwt(payload, 'h', policy, NOW).rule;
+      expect(minimumForJwt(payload, 'h', policy, NOW)).toEqual({ revokedBefore, expiresAt });
+    }
+  });
+});
+
+describe(minimumForOpaqueToken.name, () => {
+  it('asks for a rule on the hash that is still in force now', () => {
+    expect(minimumForOpaqueToken(NOW)).toEqual({ revokedBefore: null, expiresAt: NOW });
   });
 });

@@ -1,4 +1,5 @@
 import type { JWTPayload } from 'jose';
+import type { RuleSpecUnlessInForce } from '../ingest/revocation-command';
 import type { RuleSpec } from '../rules/rule';
 import type { RulePolicy } from '../rules/rule-policy';
 
@@ -61,4 +62,32 @@ export function revocationRuleForOpaqueToken(
 ): RuleSpec {
   const rule = { claim: 'token_hash', value: tokenHash, iss: null, revokedBefore: null };
   return { ...rule, expiresAt: policy.expiresAt(rule, nowMs) };
+}
+
+/**
+ * What the stored rule must already revoke for revoking this JWT again to change nothing
+ * (RFC 7009 is idempotent in effect): the rule this revocation would have written when the
+ * token was issued. A rule written at or after that instant covers the token and every token
+ * of its session issued no later, until they expire; a token issued since the rule was written
+ * (the IdP kept the session going) asks for more and extends it. Without `iat`, the token may
+ * be as new as now: nothing less than the rule itself.
+ */
+export function minimumForJwt(
+  payload: JWTPayload & { iss: string },
+  tokenHash: string,
+  policy: RulePolicy,
+  nowMs: number,
+): RuleSpecUnlessInForce['minimum'] {
+  const issuedAtMs = typeof payload.iat === 'number' ? Math.min(payload.iat * 1000, nowMs) : nowMs;
+  const { rule } = revocationRuleForJwt(payload, tokenHash, policy, issuedAtMs);
+  return { revokedBefore: rule.revokedBefore, expiresAt: rule.expiresAt };
+}
+
+/**
+ * The same for an opaque token: when it was issued is unknown, but it existed when any rule on
+ * its hash was written (whoever wrote it held the token), so a rule on its hash that is still
+ * in force outlives it.
+ */
+export function minimumForOpaqueToken(nowMs: number): RuleSpecUnlessInForce['minimum'] {
+  return { revokedBefore: null, expiresAt: nowMs };
 }

@@ -13,27 +13,28 @@ import { CredentialsRepository, type OAuthClient } from '../auth/credentials.rep
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import { traceContextOf } from '../http/trace-context';
 import { RecordRevocation } from '../ingest/record-revocation';
-import type { RuleSpec } from '../rules/rule';
+import type { RuleSpecUnlessInForce } from '../ingest/revocation-command';
 import { RulePolicy } from '../rules/rule-policy';
 import { clientCredentialsOf } from './client-credentials';
 import { type FormParameters, formParameters, requiredParameter } from './form-parameters';
 import { invalidClient, OAuthError } from './oauth-error';
 import { OAuthExceptionFilter } from './oauth-exception.filter';
 import {
+  minimumForJwt,
+  minimumForOpaqueToken,
   type RevocationScope,
   revocationRuleForJwt,
   revocationRuleForOpaqueToken,
-  tokenClient,
 } from './revocation-rules';
+import { tokenOwnership } from './token-ownership';
 import { decodeJwtPayload, TokenVerifier, tokenSha256, type VerifiedJwt } from './token-verifier';
-
-type TokenHash = ReturnType<typeof tokenSha256>;
 
 /** RFC 7009 token revocation for registered OAuth clients. */
 @Controller('oauth')
 @UseFilters(OAuthExceptionFilter)
 export class RevocationController {
   private readonly logger = new Logger(RevocationController.name);
+  private readonly trustedIssuers: readonly string[];
 
   constructor(
     private readonly credentials: CredentialsRepository,
@@ -41,7 +42,9 @@ export class RevocationController {
     private readonly recordRevocation: RecordRevocation,
     private readonly policy: RulePolicy,
     @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
-  ) {}
+  ) {
+    this.trustedIssuers = config.issuers.map((i) => i.issuer);
+  }
 
   /**
    * §2.1 revocation request, §2.2 response: 200 with an empty body once the rule is committed,
@@ -58,7 +61,7 @@ export class RevocationController {
     const token = requiredParameter(parameters, 'token');
     // §2.1 token_type_hint only helps a server find the token. A JWT says what it is and an
     // opaque token is revoked by its hash either way, so the hint is ignored (unknown values too).
-    const hash = tokenSha256(token);
+    const hash = tokenSha256(token).base64url;
 
     if (this.decodeToken(token) === 'opaque') {
       return this.revokeOpaqueToken(client, hash, receivedAt, request);
@@ -68,13 +71,10 @@ export class RevocationController {
       return; // §2.2: an invalid token is not an error; nothing is written
     }
     this.checkOwnership(jwt, client);
-    const { scope, rule } = revocationRuleForJwt(
-      jwt.payload,
-      hash.base64url,
-      this.policy,
-      receivedAt.getTime(),
-    );
-    await this.revokeSessionOrToken(client, hash, rule, scope, receivedAt, request);
+    const nowMs = receivedAt.getTime();
+    const { scope, rule } = revocationRuleForJwt(jwt.payload, hash, this.policy, nowMs);
+    const minimum = minimumForJwt(jwt.payload, hash, this.policy, nowMs);
+    await this.revokeSessionOrToken(client, { ...rule, minimum }, scope, receivedAt, request);
   }
 
   /** §2.1: the server first validates the client credentials; failing that, 401 whatever the token. */
@@ -120,12 +120,21 @@ export class RevocationController {
 
   /**
    * §2.1: the server verifies that the token was issued to the client making the request, and
-   * refuses otherwise (§2.2.1 unauthorized_client). A token naming no client fails the check.
+   * refuses otherwise (§2.2.1 unauthorized_client). Issued to it means by the client's issuer
+   * and to its id: a client id is unique only per issuer, so the same id in another trusted
+   * issuer's token is another client. A token naming no client fails the check.
    */
   private checkOwnership(jwt: VerifiedJwt, client: OAuthClient): void {
-    if (tokenClient(jwt.payload) !== client.clientId) {
-      throw new OAuthError('unauthorized_client', 'the token was not issued to this client');
+    const ownership = tokenOwnership(jwt.payload, client, this.trustedIssuers);
+    if (ownership === 'owned') {
+      return;
     }
+    if (ownership === 'unbound') {
+      this.logger.warn(
+        `OAuth client ${client.clientId} names no issuer and several are trusted: it can revoke no JWT until it is bound (rescind-admin client bind)`,
+      );
+    }
+    throw new OAuthError('unauthorized_client', 'the token was not issued to this client');
   }
 
   /**
@@ -134,31 +143,38 @@ export class RevocationController {
    */
   private async revokeOpaqueToken(
     client: OAuthClient,
-    hash: TokenHash,
+    hash: string,
     receivedAt: Date,
     request: FastifyRequest,
   ): Promise<void> {
     if (!this.config.oauth.opaqueTokens) {
       throw new OAuthError('unsupported_token_type', 'only JWTs can be revoked here');
     }
-    const rule = revocationRuleForOpaqueToken(hash.base64url, this.policy, receivedAt.getTime());
-    await this.revokeSessionOrToken(client, hash, rule, 'token hash', receivedAt, request);
+    const nowMs = receivedAt.getTime();
+    const rule = {
+      ...revocationRuleForOpaqueToken(hash, this.policy, nowMs),
+      minimum: minimumForOpaqueToken(nowMs),
+    };
+    await this.revokeSessionOrToken(client, rule, 'token hash', receivedAt, request);
   }
 
-  /** Answers once the rule, its audit record and its outbox message are committed. */
+  /**
+   * Answers once the rule, its audit record and its outbox message are committed, or once it is
+   * clear that the rule in force already revokes the token (§2.2: 200 for a revoked token).
+   */
   private async revokeSessionOrToken(
     client: OAuthClient,
-    hash: TokenHash,
-    rule: RuleSpec,
+    rule: RuleSpecUnlessInForce,
     scope: RevocationScope,
     receivedAt: Date,
     request: FastifyRequest,
   ): Promise<void> {
     await this.recordRevocation.execute({
       source: 'oauth',
-      // The token's hash, never the token: revoking the same token again is a duplicate (200).
-      eventId: hash.base64url,
-      bodySha256: hash.hex,
+      // Revocation is idempotent in effect, not by request: no event id. The same token again
+      // writes nothing while its rule is in force, and revokes again once an operator
+      // reinstated it.
+      eventId: null,
       // Clients act with the IdP's scopes (sid, jti, token_hash), and only on their own tokens.
       principal: { id: `oauth-client:${client.clientId}`, name: client.name, role: 'idp' },
       confirmed: true, // one session or one token: nothing broad
