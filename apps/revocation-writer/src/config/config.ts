@@ -1,5 +1,6 @@
 import { Topics } from '@rescind/contracts';
 import { z } from 'zod';
+import { type KafkaSecurity, kafkaSecurity, KafkaSecurityError } from './kafka-security';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -100,6 +101,42 @@ const WebhookSecrets = commaList(
     .min(1),
 );
 
+/** An integer inside a JSON setting (the env `int` coerces strings; JSON has real numbers). */
+const jsonInt = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/**
+ * RFC 8936 poll-based delivery from one transmitter, for transmitters that cannot push (or
+ * receivers that cannot be reached): the writer asks the transmitter's poll endpoint for SETs,
+ * and acknowledges each one only after its revocation committed. Example:
+ * `{"endpoint": "https://tx.example.com/ssf/poll", "authorization": "Bearer …"}`.
+ */
+const PollSchema = z.object({
+  /** The transmitter's poll endpoint (from its stream configuration, `delivery.endpoint_url`). */
+  endpoint: z.url({ protocol: /^https?$/ }),
+  /**
+   * Sent verbatim as the `Authorization` header of every poll request (e.g. `Bearer …`): how the
+   * transmitter authenticates us (RFC 8936 leaves the scheme to the deployment). A secret:
+   * it is never logged.
+   */
+  authorization: z
+    .string()
+    .min(1)
+    .regex(/^[^\r\n]+$/, 'must be a single-line header value')
+    .optional(),
+  /** Pause between polls when the transmitter has nothing more (ms). */
+  intervalMs: jsonInt(10, 3_600_000).default(1000),
+  /** `maxEvents` of each poll request: at most this many SETs per response. */
+  maxEvents: jsonInt(1, 10_000).default(100),
+  /** One poll request is abandoned after this long (ms) and retried with back-off. */
+  timeoutMs: jsonInt(100, 300_000).default(10_000),
+  /**
+   * Cap of the exponential back-off (ms) while the transmitter is unreachable, answers an error,
+   * or PostgreSQL is: polling never stops, it slows down. Never shorter than `intervalMs`.
+   */
+  maxBackoffMs: jsonInt(10, 3_600_000).default(30_000),
+});
+export type PollConfig = z.infer<typeof PollSchema>;
+
 const TransmitterSchema = z
   .object({
     /** The transmitter's `iss`. */
@@ -107,6 +144,12 @@ const TransmitterSchema = z
     /** The `aud` it addresses SETs to (us). */
     audience: z.string().min(1),
     ...SigningKeys,
+    /**
+     * Optional RFC 8936 polling. Without it the transmitter pushes (RFC 8935, POST /ssf/events);
+     * with it the writer also polls. Push stays open either way: both end in the same use case
+     * and the same `jti` idempotency key.
+     */
+    poll: PollSchema.optional(),
   })
   .refine(...oneKeySource);
 export type TransmitterConfig = z.infer<typeof TransmitterSchema>;
@@ -147,6 +190,21 @@ const EnvSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('rescind-writer'),
   /** Topic the outbox relay publishes rule changes to. */
   KAFKA_INVALIDATION_TOPIC: z.string().min(1).default(Topics.invalidations),
+  /** Connect to the brokers over TLS. */
+  KAFKA_SSL: bool.default(false),
+  /** PEM file of the CA certificates that sign the brokers' (default: Node's trusted CAs). */
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  /** PEM files of the writer's client certificate and key, for mutual TLS. */
+  KAFKA_SSL_CERT_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_KEY_FILE: z.string().min(1).optional(),
+  /** Verify the brokers' certificates (`false` only for a test cluster with self-signed ones). */
+  KAFKA_SSL_REJECT_UNAUTHORIZED: bool.default(true),
+  /** SASL authentication: `plain` (only over TLS), `scram-sha-256` or `scram-sha-512`. */
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  /** The SASL password, or (better) a file holding it, e.g. a mounted secret. */
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD_FILE: z.string().min(1).optional(),
 
   /**
    * How often a heartbeat goes to every partition of the invalidation topic (ms; 0 = never).
@@ -241,8 +299,10 @@ const EnvSchema = z.object({
   /** Accepted distance of `webhook-timestamp` from now, past and future (seconds). */
   WEBHOOK_TOLERANCE_SECONDS: int(10, 3600).default(300),
   /**
-   * OpenID Shared Signals transmitters whose SETs are accepted at POST /ssf/events, as JSON:
-   * `[{"issuer": "...", "audience": "...", "jwksUri": "..."}]`. Keys come only from here.
+   * OpenID Shared Signals transmitters whose SETs are accepted at POST /ssf/events (RFC 8935
+   * push), as JSON: `[{"issuer": "...", "audience": "...", "jwksUri": "..."}]`. Keys come only
+   * from here. An entry with `"poll": {"endpoint": "...", ...}` is also polled (RFC 8936; see
+   * PollSchema above for its options and defaults).
    */
   SSF_TRANSMITTERS: json(z.array(TransmitterSchema)).default([]),
 
@@ -268,6 +328,8 @@ export interface WriterConfig {
     clientId: string;
     invalidationTopic: string;
     heartbeatIntervalMs: number;
+    /** TLS and SASL options for every Kafka client of the writer. */
+    security: KafkaSecurity;
   };
   outbox: {
     batchSize: number;
@@ -318,6 +380,15 @@ export function loadConfig(env: Record<string, string | undefined>): WriterConfi
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  let security: KafkaSecurity;
+  try {
+    security = kafkaSecurity(e);
+  } catch (error) {
+    if (error instanceof KafkaSecurityError) {
+      throw new ConfigError(`invalid configuration: ${error.message}`);
+    }
+    throw error;
+  }
   const webhookSecrets: WriterConfig['sources']['webhookSecrets'] = {};
   for (const source of e.WEBHOOK_SOURCES) {
     const name = (
@@ -368,6 +439,7 @@ export function loadConfig(env: Record<string, string | undefined>): WriterConfi
       clientId: e.KAFKA_CLIENT_ID,
       invalidationTopic: e.KAFKA_INVALIDATION_TOPIC,
       heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+      security,
     },
     outbox: {
       batchSize: e.OUTBOX_BATCH_SIZE,

@@ -59,6 +59,7 @@ export class KafkaIngestConsumer implements OnApplicationBootstrap, OnModuleDest
     @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
   ) {
     this.kafka = new Kafka({
+      ...config.kafka.security,
       clientId: `${config.kafka.clientId}-ingest`,
       brokers: config.kafka.brokers,
       logLevel: logLevel.NOTHING,

@@ -31,6 +31,7 @@ export class KafkaPublisher implements OnModuleDestroy {
 
   constructor(@Inject(WRITER_CONFIG) private readonly config: WriterConfig) {
     this.kafka = new Kafka({
+      ...config.kafka.security,
       clientId: config.kafka.clientId,
       brokers: config.kafka.brokers,
       logLevel: logLevel.NOTHING,
