@@ -98,6 +98,49 @@ describe('API credentials, expiry and rate limits', () => {
     expect((await post(writer, reader.token, termination('cred-4', 'hank'))).status).toBe(401);
   });
 
+  it('restricts every rule of a credential created for one issuer to that issuer', async () => {
+    const A = 'https://idp-a.example';
+    const B = 'https://idp-b.example';
+    const created = JSON.parse(
+      await runCli(
+        ['credential', 'create', '--name', 'hr-of-a', '--role', 'hr', '--issuer', A],
+        env(),
+      ),
+    ) as { id: string; issuer: string; token: string; warning?: string };
+    expect(created.issuer).toBe(A);
+    expect(created.warning).toMatch(/ISSUERS is not set/);
+
+    // An event naming no issuer revokes the user at the credential's issuer only.
+    expect((await post(writer, created.token, termination('iss-1', 'dora'))).status).toBe(202);
+    const { rows } = await db.query<{ iss: string | null }>(
+      `SELECT iss FROM revocation_rule WHERE value = 'dora'`,
+    );
+    expect(rows).toEqual([{ iss: A }]);
+    await waitFor(
+      'the rule at the consumer',
+      () => consumer.check({ sub: 'dora', iss: A, iat: 1_700_000_000 }).revoked,
+    );
+    expect(consumer.check({ sub: 'dora', iss: B, iat: 1_700_000_000 }).revoked).toBe(false);
+
+    // Another issuer's user: refused, nothing written.
+    const refused = await post(writer, created.token, { ...termination('iss-2', 'erin'), iss: B });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { detail: string }).detail).toContain(
+      `acts for issuer "${A}" and may not revoke tokens of "${B}"`,
+    );
+    const erin = await db.query(`SELECT 1 FROM revocation_rule WHERE value = 'erin'`);
+    expect(erin.rowCount).toBe(0);
+
+    // With ISSUERS configured, the issuer must be one of them.
+    const trusted = JSON.stringify([{ issuer: A, jwksUri: 'https://idp-a.example/jwks' }]);
+    await expect(
+      runCli(['credential', 'create', '--name', 'hr-of-c', '--role', 'hr', '--issuer', B], {
+        ...env(),
+        ISSUERS: trusted,
+      }),
+    ).rejects.toThrow(`unknown issuer "${B}"`);
+  });
+
   it('expires a rule once its tokens have expired, publishes the removal, and consumers drop it', async () => {
     const token = JSON.parse(
       await runCli(['credential', 'create', '--name', 'bamboo', '--role', 'hr'], env()),

@@ -5,12 +5,18 @@ import { loadConfig, type WriterConfig } from './config/config';
 import { dataSourceOptions, runMigrations } from './database/data-source';
 
 const USAGE = `usage:
-  rescind-admin credential create --name NAME --role ROLE   (roles: ${ROLES.join(', ')})
+  rescind-admin credential create --name NAME --role ROLE [--issuer ISS]
+      (roles: ${ROLES.join(', ')}; with --issuer, every rule it writes is restricted to ISS)
   rescind-admin credential disable --name NAME
   rescind-admin client create --client-id ID --name NAME --issuer ISS
   rescind-admin client bind --client-id ID --issuer ISS   (a client registered without an issuer)
 Reads DATABASE_URL / DATABASE_SCHEMA and ISSUERS like the writer: ISS must be one of ISSUERS.
 Secrets are printed once and stored hashed.`;
+
+/** The value of `--name`, or undefined when the option is absent. */
+function optional(args: string[], name: string): string | undefined {
+  return args.includes(`--${name}`) ? option(args, name) : undefined;
+}
 
 function option(args: string[], name: string): string {
   const i = args.indexOf(`--${name}`);
@@ -22,8 +28,8 @@ function option(args: string[], name: string): string {
 }
 
 /**
- * An OAuth client revokes the tokens of one issuer, which must be one the writer trusts: a
- * client bound to an unknown issuer could never revoke anything. Checked against ISSUERS when
+ * An OAuth client (or an issuer-bound credential) acts for one issuer, which must be one the
+ * writer trusts: bound to an unknown issuer, it could never revoke anything. Checked against ISSUERS when
  * this environment has it; otherwise the answer says that it could not be checked.
  */
 function trustedIssuer(issuer: string, config: WriterConfig): { issuer: string; warning?: string } {
@@ -64,12 +70,21 @@ export async function runCli(
       if (!(ROLES as readonly string[]).includes(role)) {
         throw new Error(`unknown role "${role}"; one of ${ROLES.join(', ')}`);
       }
-      const { id, token } = await credentials.createCredential(option(rest, 'name'), role as Role);
+      const issuerOption = optional(rest, 'issuer');
+      const { issuer, warning } =
+        issuerOption === undefined ? { issuer: null } : trustedIssuer(issuerOption, config);
+      const { id, token } = await credentials.createCredential(
+        option(rest, 'name'),
+        role as Role,
+        issuer,
+      );
       return JSON.stringify({
         id,
         role,
+        issuer,
         token,
         note: 'store the token now: it cannot be shown again',
+        warning,
       });
     }
     if (noun === 'credential' && verb === 'disable') {

@@ -4,6 +4,33 @@ import type { RulePolicy } from '../rules/rule-policy';
 import { hasPermission, mayRevoke, type Principal } from './permissions';
 
 /**
+ * The rules a principal acting for one issuer (`principal.issuer`) may write: each restricted to
+ * that issuer. An issuer-independent rule becomes its issuer's (an HR system of one IdP names
+ * users without saying which IdP); a rule of another issuer is refused. Other principals' rules
+ * are returned as they are. Every way of writing rules goes through this before
+ * {@link authorizeRules}, dry runs included.
+ */
+export function scopeToPrincipal<R extends RuleSpec>(
+  principal: Principal,
+  rules: readonly R[],
+): R[] {
+  const { issuer } = principal;
+  if (issuer === undefined) {
+    return [...rules];
+  }
+  return rules.map((rule) => {
+    if (rule.iss !== null && rule.iss !== issuer) {
+      throw new ForbiddenError(
+        `this credential acts for issuer "${issuer}" and may not revoke tokens of "${rule.iss}"`,
+      );
+    }
+    // An issuer-independent rule's expiry was computed for the longest token lifetime of every
+    // issuer (RulePolicy.maxLifetimeMs), so it already outlives every token of this one.
+    return { ...rule, iss: issuer };
+  });
+}
+
+/**
  * The blast-radius guard and per-scope authorization, for every way rules get written.
  * - each rule's claim must be one the principal's role may revoke;
  * - a broad claim (issuer, key, tenant: many users at once) needs `confirmed`;

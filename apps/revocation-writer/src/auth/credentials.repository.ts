@@ -32,13 +32,20 @@ export type ClientBinding =
 export class CredentialsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Creates a credential; returns the token, which is never stored and cannot be shown again. */
-  async createCredential(name: string, role: Role): Promise<{ id: string; token: string }> {
+  /**
+   * Creates a credential, acting for one token issuer when `issuer` is given; returns the token,
+   * which is never stored and cannot be shown again.
+   */
+  async createCredential(
+    name: string,
+    role: Role,
+    issuer: string | null = null,
+  ): Promise<{ id: string; token: string }> {
     const id = newCredentialId();
     const secret = newSecret();
     await this.dataSource.query(
-      `INSERT INTO api_credential (id, name, role, secret_sha256) VALUES ($1, $2, $3, $4)`,
-      [id, name, role, sha256Hex(secret)],
+      `INSERT INTO api_credential (id, name, role, secret_sha256, issuer) VALUES ($1, $2, $3, $4, $5)`,
+      [id, name, role, sha256Hex(secret), issuer],
     );
     return { id, token: formatApiToken(id, secret) };
   }
@@ -58,15 +65,23 @@ export class CredentialsRepository {
     if (!parsed) {
       return undefined;
     }
-    const [row] = await rows<{ id: string; name: string; role: Role; secret_sha256: string }>(
+    const [row] = await rows<{
+      id: string;
+      name: string;
+      role: Role;
+      secret_sha256: string;
+      issuer: string | null;
+    }>(
       this.dataSource.manager,
-      `SELECT id, name, role, secret_sha256 FROM api_credential WHERE id = $1 AND disabled_at IS NULL`,
+      `SELECT id, name, role, secret_sha256, issuer FROM api_credential
+        WHERE id = $1 AND disabled_at IS NULL`,
       [parsed.id],
     );
     if (!row || !secretMatches(parsed.secret, row.secret_sha256)) {
       return undefined;
     }
-    return { id: row.id, name: row.name, role: row.role };
+    const principal: Principal = { id: row.id, name: row.name, role: row.role };
+    return row.issuer === null ? principal : { ...principal, issuer: row.issuer };
   }
 
   /**

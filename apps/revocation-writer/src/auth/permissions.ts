@@ -10,6 +10,11 @@ export interface Principal {
   id: string;
   name: string;
   role: Role;
+  /**
+   * The one token issuer this principal acts for: every rule it writes is restricted to it.
+   * Absent: any issuer.
+   */
+  issuer?: string;
 }
 
 /** Permissions that are not "revoke a rule on claim X". */

@@ -3,12 +3,14 @@ import type { WriterConfig } from '../config/config';
 import { InitialSchema1763769600000 } from './migrations/1763769600000-initial-schema';
 import { CredentialsAndRuleStatus1763856000000 } from './migrations/1763856000000-credentials-and-rule-status';
 import { OAuthClientIssuer1764115200000 } from './migrations/1764115200000-oauth-client-issuer';
+import { CredentialIssuer1764201600000 } from './migrations/1764201600000-credential-issuer';
 
 /** Every migration, in order. Listed explicitly so bundling never loses one. */
 export const MIGRATIONS = [
   InitialSchema1763769600000,
   CredentialsAndRuleStatus1763856000000,
   OAuthClientIssuer1764115200000,
+  CredentialIssuer1764201600000,
 ];
 
 export function dataSourceOptions(

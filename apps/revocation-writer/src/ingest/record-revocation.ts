@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ruleKey } from '@rescind/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
-import { authorizeRules } from '../auth/authorize-rules';
+import { authorizeRules, scopeToPrincipal } from '../auth/authorize-rules';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import { IdempotencyConflictError, RescindError } from '../errors';
 import { WriterMetrics } from '../metrics/writer-metrics';
@@ -38,7 +38,7 @@ export class RecordRevocation {
 
   async execute(command: RevocationCommand): Promise<RevocationResult> {
     try {
-      const result = await this.authorizeAndRecord(command);
+      const result = await this.authorizeAndRecord(scopedCommand(command));
       this.metrics.ingested.add(1, {
         source: command.source,
         outcome: result.duplicate ? 'duplicate' : 'accepted',
@@ -152,6 +152,13 @@ export class RecordRevocation {
     });
     return { revocationId: change.after.id, key: change.after.key, seq: change.after.seq };
   }
+}
+
+/** The command with its rules restricted to the principal's issuer, if it acts for one. */
+function scopedCommand(command: RevocationCommand): RevocationCommand {
+  return command.eventId === null
+    ? { ...command, rules: scopeToPrincipal(command.principal, command.rules) }
+    : { ...command, rules: scopeToPrincipal(command.principal, command.rules) };
 }
 
 function resultOf(rules: RevocationResult['rules'], duplicate: boolean): RevocationResult {

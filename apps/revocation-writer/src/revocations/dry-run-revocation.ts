@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ruleKey } from '@rescind/contracts';
-import { authorizeRules } from '../auth/authorize-rules';
+import { authorizeRules, scopeToPrincipal } from '../auth/authorize-rules';
 import type { Principal } from '../auth/permissions';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import type { RuleSpec } from '../rules/rule';
@@ -26,12 +26,13 @@ export class DryRunRevocation {
     confirmed: boolean;
     rules: RuleSpec[];
   }): Promise<PlannedRule[]> {
-    authorizeRules(command.principal, command.rules, {
+    const rules = scopeToPrincipal(command.principal, command.rules);
+    authorizeRules(command.principal, rules, {
       confirmed: command.confirmed,
       policy: this.policy,
       bulkThreshold: this.config.rules.bulkConfirmThreshold,
     });
-    const stored = await this.queries.findByKeys(command.rules.map((rule) => ruleKey(rule)));
-    return planRevocation(command.rules, stored);
+    const stored = await this.queries.findByKeys(rules.map((rule) => ruleKey(rule)));
+    return planRevocation(rules, stored);
   }
 }
