@@ -194,14 +194,24 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
       await mkdtemp(path.join(tmpdir(), 'rescind-ep-')),
       'deny-list.jsonl',
     );
-    const first = consumer({ persistPath });
+    const first = consumer({ persistPath, persistIntervalMs: 100 });
+    expect(first.status().persistence).toEqual({
+      path: persistPath,
+      lastSavedAt: null,
+      lastSavedRules: null,
+      lastError: null,
+    });
     await first.start();
     await first.ready();
+    // Saved periodically once caught up, and the status says so.
+    await waitFor('a periodic save', () => first.status().persistence?.lastSavedAt != null);
+    expect(first.status().persistence?.lastSavedRules).toBeGreaterThanOrEqual(3);
     const posted = await terminate(writer, 'persist-1', 'persisted-user');
     expect(posted.status).toBe(202);
     const persisted = (await posted.json()) as { revocationId: string };
     await waitFor('the rule applied', () => first.check({ sub: 'persisted-user', iat: 0 }).revoked);
     await first.stop(); // saves on stop
+    expect(consumer({}).status().persistence).toBeNull();
 
     // A header line, one line per rule version, an end line with the count and checksum.
     const lines = (await readFile(persistPath, 'utf8')).trimEnd().split('\n');

@@ -133,6 +133,16 @@ export interface ConsumerStatus {
   /** Messages that were not valid invalidation messages and were skipped. */
   invalidMessages: number;
   lastError: string | null;
+  /** The on-disk copy (`persistPath`), or null without one. */
+  persistence: {
+    path: string;
+    /** When the last save completed (ms), or null before the first. */
+    lastSavedAt: number | null;
+    /** Rule versions (removal markers included) in the last save. */
+    lastSavedRules: number | null;
+    /** Why the last save failed, or null when it succeeded. */
+    lastError: string | null;
+  } | null;
 }
 
 /**
@@ -196,6 +206,11 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   private list = new DenyList();
   /** The save to `persistPath` in progress, if any: saves never overlap. */
   private saving: Promise<void> | null = null;
+  private lastSave: { at: number | null; rules: number | null; error: string | null } = {
+    at: null,
+    rules: null,
+    error: null,
+  };
   private readonly topic: string;
   private readonly logger: ConsumerLogger;
   private readonly kafka: Kafka;
@@ -408,6 +423,14 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       decisions: { ...this.decisions },
       invalidMessages: this.invalidMessages,
       lastError: this.lastError,
+      persistence: this.options.persistPath
+        ? {
+            path: this.options.persistPath,
+            lastSavedAt: this.lastSave.at,
+            lastSavedRules: this.lastSave.rules,
+            lastError: this.lastSave.error,
+          }
+        : null,
     };
   }
 
@@ -451,8 +474,11 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       offsets.set(partition, consumed === undefined ? from : consumed + 1n);
     }
     const save = saveList(path, this.topic, this.list.versions(), offsets).then(
-      () => undefined,
+      (rules) => {
+        this.lastSave = { at: Date.now(), rules, error: null };
+      },
       (error: unknown) => {
+        this.lastSave = { ...this.lastSave, error: String(error) };
         this.logger.warn(`could not save the deny-list to ${path}: ${String(error)}`);
       },
     );
