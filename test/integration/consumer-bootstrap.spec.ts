@@ -204,7 +204,10 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
     await first.start();
     await first.ready();
     // Saved periodically once caught up, and the status says so.
-    await waitFor('a periodic save', () => first.status().persistence?.lastSavedAt != null);
+    await waitFor(
+      'a periodic save',
+      () => (first.status().persistence?.lastSavedAt ?? null) !== null,
+    );
     expect(first.status().persistence?.lastSavedRules).toBeGreaterThanOrEqual(3);
     const posted = await terminate(writer, 'persist-1', 'persisted-user');
     expect(posted.status).toBe(202);
