@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Topics } from '@rescind/contracts';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
@@ -52,6 +53,20 @@ async function recorded(db: Client, jti: string, iss = TRANSMITTER_ISS): Promise
   return rowCount ?? 0;
 }
 
+/** rescind_ssf_polls_total of this transmitter with outcome "failed", from GET /metrics. */
+async function failedPolls(writer: RunningWriter, iss = TRANSMITTER_ISS): Promise<number> {
+  const metrics = await (await fetch(`${writer.url}/metrics`)).text();
+  const line = metrics
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('rescind_ssf_polls_total{') &&
+        l.includes(`transmitter="${iss}"`) &&
+        l.includes('outcome="failed"'),
+    );
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 /** Polls that reported `jti` back to the transmitter, acknowledged or as an error. */
 function reportedIn(transmitter: PollTransmitter, jti: string): number[] {
   return transmitter.polls
@@ -80,7 +95,8 @@ describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmi
     schema = await createTestSchema('ssfpoll');
     writer = await startWriter(schema, broker.brokers, {
       SSF_TRANSMITTERS: JSON.stringify([
-        polled(signer, `http://127.0.0.1:${proxy.port}/ssf/poll`),
+        // 64 KiB: ample for 20 test SETs, far below the transmitter's oversized answers.
+        polled(signer, `http://127.0.0.1:${proxy.port}/ssf/poll`, { maxResponseBytes: 65_536 }),
         { ...other.config(), issuer: OTHER_ISS },
       ]),
     });
@@ -296,6 +312,46 @@ describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmi
     expect(transmitter.deliveredIn(first)).toEqual([delivered]);
   });
 
+  it('fails a poll answered larger than maxResponseBytes or not as application/json (RFC 8936 §2.3), records nothing from it, and recovers', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    try {
+      const failedBefore = await failedPolls(writer);
+      const jti = 'poll-oversized-1';
+      const set = await signer.sign(accountDisabled, { jti, subId: user('poll-oversized') });
+      // In one go: the first poll to see the SET is answered oversized, the next as text/plain.
+      transmitter.failNext('oversized', 'text-plain');
+      transmitter.enqueue({ [jti]: set });
+
+      await waitFor(
+        'acknowledged after the refused answers',
+        () => transmitter.ackedIn(jti).length > 0,
+      );
+      await waitFor('revoked', () => revoked('poll-oversized'));
+
+      const [oversized, ...again] = transmitter.deliveredIn(jti);
+      expect(again).toEqual([oversized! + 1, oversized! + 2]);
+      expect(transmitter.polls.slice(oversized, oversized! + 3).map((p) => p.status)).toEqual([
+        200, 200, 200,
+      ]);
+      // Recorded only from the third answer: its jti is reported in the poll after that, and
+      // neither refused answer was acknowledged or reported as an error.
+      expect(reportedIn(transmitter, jti)).toEqual([oversized! + 3]);
+      expect(transmitter.setErrs.has(jti)).toBe(false);
+      expect(await recorded(db, jti)).toBe(1);
+      expect(await failedPolls(writer)).toBe(failedBefore + 2);
+      const warnings = warn.mock.calls.map(([message]) => String(message));
+      expect(warnings).toContainEqual(
+        expect.stringMatching(/poll failed .*: response larger than 65536 bytes$/),
+      );
+      expect(warnings).toContainEqual(
+        expect.stringMatching(/poll failed .*: response is "text\/plain", not application\/json/),
+      );
+      expect((await fetch(`${writer.url}/health/live`)).status).toBe(200);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('keeps polling with back-off while the transmitter is unreachable, and loses nothing', async () => {
     proxy.cut();
     const refusedBefore = proxy.refused;
@@ -432,5 +488,128 @@ describe('RFC 8936 poll delivery while PostgreSQL is unreachable', () => {
     expect(await recorded(db, jti)).toBe(1);
     expect(transmitter.setErrs.has(jti)).toBe(false);
     expect(ackedBeforeCommit).toEqual([]);
+  });
+});
+
+describe('RFC 8936 poll delivery: reporting what is pending when the writer stops', () => {
+  let broker: KafkaTestBroker;
+  let schema: TestSchema;
+  let signer: TestTransmitter;
+  let db: Client;
+  /** What the current test started, for afterEach to stop. */
+  let liveTransmitter: PollTransmitter | null = null;
+  let liveWriter: RunningWriter | null = null;
+
+  beforeAll(async () => {
+    signer = await TestTransmitter.create();
+    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 1 } });
+    schema = await createTestSchema('ssfstop');
+    db = await connectToSchema(schema);
+  });
+
+  afterEach(async () => {
+    await liveWriter?.stop();
+    liveWriter = null;
+    await liveTransmitter?.stop();
+    liveTransmitter = null;
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await schema?.drop();
+    await broker?.stop();
+  });
+
+  /** A transmitter with these SETs already queued: the writer's first poll gets them. */
+  async function startTransmitter(sets: Record<string, unknown> = {}): Promise<PollTransmitter> {
+    const transmitter = await PollTransmitter.start(signer, { authorization: POLL_AUTHORIZATION });
+    transmitter.enqueue(sets);
+    liveTransmitter = transmitter;
+    return transmitter;
+  }
+
+  async function startPolling(
+    transmitter: PollTransmitter,
+    poll: Record<string, unknown>,
+  ): Promise<RunningWriter> {
+    liveWriter = await startWriter(schema, broker.brokers, {
+      SSF_TRANSMITTERS: JSON.stringify([polled(signer, transmitter.endpoint, poll)]),
+    });
+    return liveWriter;
+  }
+
+  const signed = async (jti: string, options: Parameters<TestTransmitter['sign']>[1] = {}) => ({
+    [jti]: await signer.sign(accountDisabled, { jti, subId: user(jti), ...options }),
+  });
+
+  /** Stops the writer (once) and says how long that took, in ms. */
+  async function stop(writer: RunningWriter): Promise<number> {
+    liveWriter = null;
+    const started = performance.now();
+    await writer.stop();
+    return performance.now() - started;
+  }
+
+  it('acknowledges a SET committed after the last poll in an acknowledge-only request (RFC 8936 §2.4.2), with the errors not yet reported', async () => {
+    const refused = 'stop-refused';
+    const jti = 'stop-committed';
+    const transmitter = await startTransmitter({
+      ...(await signed(refused, { typ: 'JWT' })),
+      ...(await signed(jti)),
+    });
+    // Its first poll delivers both; with this interval there is no second one.
+    const writer = await startPolling(transmitter, { intervalMs: 600_000 });
+    await waitFor('the SET committed', async () => (await recorded(db, jti)) === 1);
+
+    await stop(writer);
+
+    expect(transmitter.polls.map((p) => p.body.maxEvents)).toEqual([20, 0]);
+    const [first, last] = transmitter.polls;
+    expect(first!.delivered).toEqual([refused, jti]);
+    expect(last!.body).toEqual({
+      ack: [jti],
+      setErrs: { [refused]: { err: 'invalid_request', description: expect.any(String) } },
+      maxEvents: 0,
+      returnImmediately: true,
+    });
+    expect(last!.authorization).toBe(POLL_AUTHORIZATION);
+    expect(last!.status).toBe(200);
+    expect(last!.delivered).toEqual([]);
+    expect(transmitter.isOutstanding(jti)).toBe(false);
+    expect(transmitter.isOutstanding(refused)).toBe(false);
+  });
+
+  it('sends nothing more at stop when the polls already carried every acknowledgement', async () => {
+    const transmitter = await startTransmitter();
+    const writer = await startPolling(transmitter, {});
+    const jti = await transmitter.publish(accountDisabled, { subId: user('stop-nothing-left') });
+    await waitFor('acknowledged', () => transmitter.ackedIn(jti).length > 0);
+    const [acking] = transmitter.ackedIn(jti);
+    // A poll after the acknowledging one: the writer has read that answer, nothing is pending.
+    await waitFor('a poll after the acknowledgement', () => transmitter.polls.length > acking! + 1);
+
+    await stop(writer);
+
+    expect(transmitter.polls.filter((p) => p.body.maxEvents !== 20)).toEqual([]);
+    expect(reportedIn(transmitter, jti)).toEqual([acking]);
+  });
+
+  it('gives up the acknowledge-only request after at most 2 s when the transmitter does not answer, and still stops', async () => {
+    const jti = 'stop-hang';
+    const transmitter = await startTransmitter(await signed(jti));
+    // A poll timeout far longer than the bound of the report at stop; no second poll.
+    const writer = await startPolling(transmitter, { intervalMs: 600_000, timeoutMs: 10_000 });
+    await waitFor('the SET committed', async () => (await recorded(db, jti)) === 1);
+    transmitter.failNext('hang');
+
+    const elapsed = await stop(writer);
+
+    const last = transmitter.polls.at(-1)!;
+    expect(last.body).toMatchObject({ ack: [jti], maxEvents: 0 });
+    expect(last.status).toBe(0); // never answered: the writer stopped waiting
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(6000);
+    // Not acknowledged, so delivered again after the restart (and recorded once).
+    expect(transmitter.isOutstanding(jti)).toBe(true);
   });
 });

@@ -23,9 +23,12 @@ export interface RecordedPoll {
 
 /**
  * How the next poll requests fail, before anything in them is processed: a 500, a 200 whose body
- * is not JSON, or no answer at all (status 0 in the record).
+ * is not JSON, or no answer at all (status 0 in the record). `oversized` and `text-plain` answer
+ * 200 with the SETs a good answer would carry (recorded as delivered), the first padded past
+ * {@link PollTransmitter.oversizedBytes}, the second as `text/plain`: only a receiver that enforces
+ * its size cap and the media type refuses them.
  */
-export type PollFault = 'error' | 'malformed' | 'hang';
+export type PollFault = 'error' | 'malformed' | 'hang' | 'oversized' | 'text-plain';
 
 /**
  * A Shared Signals transmitter offering RFC 8936 poll delivery over real HTTP. It keeps every
@@ -46,6 +49,8 @@ export class PollTransmitter {
   onAck: ((jti: string) => Promise<void>) | null = null;
   /** Called with the `jti`s of each response just before it is sent. */
   onDeliver: ((jtis: string[]) => void) | null = null;
+  /** At least how large an `oversized` answer is (bytes). */
+  oversizedBytes = 1024 * 1024;
   private readonly outstanding = new Map<string, unknown>();
   private readonly published = new Map<string, unknown>();
   private readonly faults: PollFault[] = [];
@@ -149,9 +154,10 @@ export class PollTransmitter {
       moreAvailable: false,
     };
     this.polls.push(poll);
-    const answer = (status: number, payload: unknown): void => {
+    const answer = (status: number, payload: unknown, contentType = 'application/json'): void => {
       poll.status = status;
-      response.writeHead(status, { 'content-type': 'application/json' });
+      // No Content-Length: the receiver only learns the size by reading the (chunked) body.
+      response.writeHead(status, { 'content-type': contentType });
       response.end(typeof payload === 'string' ? payload : JSON.stringify(payload));
     };
 
@@ -168,13 +174,29 @@ export class PollTransmitter {
     if (fault === 'hang') {
       return; // the receiver's timeout has to end this request
     }
+    if (fault === 'oversized' || fault === 'text-plain') {
+      // A well-formed poll response (an unknown member is ignored), unacceptable only for its size
+      // or its media type. The report in the request is not applied, like the other faults.
+      const { sets, moreAvailable } = this.take(poll, body);
+      return fault === 'oversized'
+        ? answer(200, { sets, moreAvailable, padding: 'x'.repeat(this.oversizedBytes) })
+        : answer(200, { sets, moreAvailable }, 'text/plain');
+    }
     await this.applyReport(body, poll.index);
+    answer(200, this.take(poll, body));
+  }
+
+  /** The oldest `maxEvents` outstanding SETs, recorded as delivered by this poll. */
+  private take(
+    poll: RecordedPoll,
+    body: PollRequestBody,
+  ): { sets: Record<string, unknown>; moreAvailable: boolean } {
     const max = body.maxEvents ?? 100;
     const sets = Object.fromEntries([...this.outstanding].slice(0, max));
     poll.delivered = Object.keys(sets);
     poll.moreAvailable = this.outstanding.size > max;
     this.onDeliver?.(poll.delivered);
-    answer(200, { sets, moreAvailable: poll.moreAvailable });
+    return { sets, moreAvailable: poll.moreAvailable };
   }
 
   /** RFC 8936: acknowledged and failed SETs are no longer delivered. */

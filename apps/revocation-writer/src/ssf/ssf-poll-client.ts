@@ -36,7 +36,8 @@ export class PollFailedError extends Error {
 
 /**
  * One RFC 8936 poll request. Rejects with {@link PollFailedError} when the transmitter is
- * unreachable, too slow, answers non-2xx, or answers something that is not a poll response.
+ * unreachable, too slow, answers non-2xx, answers something that is not `application/json`
+ * (RFC 8936 §2.3), larger than `maxResponseBytes`, or not a poll response.
  * The authorization value goes in the header only, and no error message repeats it.
  */
 export async function requestSets(
@@ -44,35 +45,29 @@ export async function requestSets(
   body: PollRequest,
   stop: AbortSignal,
 ): Promise<PollResponse> {
-  let response: Response;
-  try {
-    response = await fetch(poll.endpoint, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json',
-        ...(poll.authorization !== undefined ? { authorization: poll.authorization } : {}),
-      },
-      body: JSON.stringify(body),
-      // A redirect could carry the Authorization header elsewhere: refuse to follow one.
-      redirect: 'error',
-      signal: AbortSignal.any([stop, AbortSignal.timeout(poll.timeoutMs)]),
-    });
-  } catch (error) {
+  const timeoutMs = poll.timeoutMs;
+  const response = await post(poll, body, stop, timeoutMs);
+  if (!response.ok) {
     throw new PollFailedError(
-      (error as { name?: unknown } | null)?.name === 'TimeoutError'
-        ? `no answer within ${poll.timeoutMs} ms`
-        : `transmitter unreachable: ${reasonOf(error)}`,
+      `transmitter answered ${response.status}${await errorOf(response, poll.maxResponseBytes, timeoutMs)}`,
     );
   }
-  if (!response.ok) {
-    throw new PollFailedError(`transmitter answered ${response.status}${await errorOf(response)}`);
+  const mediaType = mediaTypeOf(response);
+  if (mediaType !== 'application/json') {
+    await discard(response);
+    throw new PollFailedError(
+      mediaType === null
+        ? 'response has no Content-Type, application/json expected (RFC 8936 §2.3)'
+        : `response is ${JSON.stringify(mediaType.slice(0, 100))}, not application/json (RFC 8936 §2.3)`,
+    );
   }
   let json: unknown;
   try {
-    json = await response.json();
+    json = JSON.parse(await readCapped(response, poll.maxResponseBytes, timeoutMs));
   } catch (error) {
-    throw new PollFailedError(`response is not JSON: ${reasonOf(error)}`);
+    throw error instanceof PollFailedError
+      ? error
+      : new PollFailedError(`response is not JSON: ${reasonOf(error)}`);
   }
   const parsed = PollResponseSchema.safeParse(json);
   if (!parsed.success) {
@@ -85,9 +80,121 @@ export async function requestSets(
   return parsed.data;
 }
 
-/** The RFC 8936 error body `{"err", "description"}` when there is one; never the raw body. */
-async function errorOf(response: Response): Promise<string> {
-  const body = (await response.json().catch(() => null)) as {
+/**
+ * An acknowledge-only request (RFC 8936 §2.2 `maxEvents` 0, §2.4.2): reports `ack` and `setErrs`
+ * and asks for no SETs, answered at once (`returnImmediately`, or it would be a long poll).
+ * Resolves once the transmitter answered 2xx: it has the report. The body is not read: SETs in
+ * it (a transmitter ignoring `maxEvents` 0) are not acknowledged, so they come again later.
+ * Rejects with {@link PollFailedError} like {@link requestSets}, after `timeoutMs` at the latest.
+ */
+export async function sendReport(
+  poll: PollConfig,
+  report: Pick<PollRequest, 'ack' | 'setErrs'>,
+  timeoutMs: number,
+): Promise<void> {
+  const body: PollRequest = { ...report, maxEvents: 0, returnImmediately: true };
+  const response = await post(poll, body, new AbortController().signal, timeoutMs);
+  if (!response.ok) {
+    throw new PollFailedError(
+      `transmitter answered ${response.status}${await errorOf(response, poll.maxResponseBytes, timeoutMs)}`,
+    );
+  }
+  await discard(response);
+}
+
+/** POSTs a poll request; the signal (stop or timeout) also ends reading the response body. */
+async function post(
+  poll: PollConfig,
+  body: PollRequest,
+  stop: AbortSignal,
+  timeoutMs: number,
+): Promise<Response> {
+  try {
+    return await fetch(poll.endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        ...(poll.authorization !== undefined ? { authorization: poll.authorization } : {}),
+      },
+      body: JSON.stringify(body),
+      // A redirect could carry the Authorization header elsewhere: refuse to follow one.
+      redirect: 'error',
+      signal: AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)]),
+    });
+  } catch (error) {
+    throw new PollFailedError(
+      isTimeout(error)
+        ? `no answer within ${timeoutMs} ms`
+        : `transmitter unreachable: ${reasonOf(error)}`,
+    );
+  }
+}
+
+/**
+ * The body as text, read as a stream and abandoned as soon as it passes `limit` bytes (after
+ * content decoding, so a compressed body cannot expand past it either). A declared
+ * Content-Length over the limit fails before reading anything.
+ */
+async function readCapped(response: Response, limit: number, timeoutMs: number): Promise<string> {
+  const tooLarge = () => new PollFailedError(`response larger than ${limit} bytes`);
+  const declared = Number(response.headers.get('content-length'));
+  if (!response.headers.has('content-encoding') && declared > limit) {
+    await discard(response);
+    throw tooLarge();
+  }
+  if (response.body === null) {
+    return '';
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const chunk = await reader.read().catch((error: unknown) => {
+      throw new PollFailedError(
+        isTimeout(error)
+          ? `no answer within ${timeoutMs} ms`
+          : `response cut off: ${reasonOf(error)}`,
+      );
+    });
+    if (chunk.done) {
+      break;
+    }
+    const bytes = chunk.value as Uint8Array; // fetch bodies are byte streams
+    size += bytes.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(bytes);
+  }
+  // As Response.json() would: UTF-8, a byte order mark dropped.
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/** The media type of the response, lower case and without parameters; null without the header. */
+function mediaTypeOf(response: Response): string | null {
+  const contentType = response.headers.get('content-type');
+  return contentType === null ? null : contentType.split(';')[0]!.trim().toLowerCase();
+}
+
+/** Lets the connection go without reading a body nobody needs. */
+async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => undefined);
+}
+
+function isTimeout(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'TimeoutError';
+}
+
+/**
+ * The RFC 8936 error body `{"err", "description"}` when there is one; never the raw body. Read
+ * under a small cap of its own: an error body has no reason to be large.
+ */
+async function errorOf(response: Response, limit: number, timeoutMs: number): Promise<string> {
+  const body = (await readCapped(response, Math.min(limit, 16_384), timeoutMs)
+    .then((text) => JSON.parse(text) as unknown)
+    .catch(() => null)) as {
     err?: unknown;
     description?: unknown;
   } | null;

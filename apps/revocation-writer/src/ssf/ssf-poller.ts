@@ -14,6 +14,7 @@ import {
   type PollRequest,
   type PollResponse,
   requestSets,
+  sendReport,
   type SetErr,
 } from './ssf-poll-client';
 import { type SetErrorCode, SetRejectedError } from './set-verifier';
@@ -27,6 +28,12 @@ type Next = 'now' | 'interval' | 'backoff';
  * `failed` unexpectedly).
  */
 type SetOutcome = 'accepted' | 'duplicate' | 'rejected' | 'outage' | 'failed';
+
+/**
+ * The most the acknowledge-only request at stop may add to the shutdown (ms), whatever the
+ * transmitter does; shorter when the poll timeout is.
+ */
+const FINAL_REPORT_TIMEOUT_MS = 2000;
 
 /** A `jti` from the transmitter, quoted and bounded for a log line. */
 const quote = (jti: string): string => JSON.stringify(jti.slice(0, 200));
@@ -44,11 +51,14 @@ const quote = (jti: string): string => JSON.stringify(jti.slice(0, 200));
  *   it and delivers it again after the back-off.
  * - An unreachable or failing transmitter is retried with capped exponential back-off; nothing
  *   here ever stops the writer.
+ * - At stop, what is learnt but not yet reported goes in one acknowledge-only request, so the
+ *   transmitter does not deliver committed SETs again after the restart.
  */
 export class TransmitterPoller {
   private readonly logger: Logger;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | null = null;
+  private stopped: Promise<void> | null = null;
   private failures = 0;
   private readonly acks = new Set<string>();
   private readonly setErrs = new Map<string, SetErr>();
@@ -66,10 +76,17 @@ export class TransmitterPoller {
     this.loop ??= this.run();
   }
 
-  /** Aborts a poll in flight and the back-off; a SET being recorded finishes first. */
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+  /**
+   * Aborts a poll in flight and the back-off; a SET being recorded finishes first. Then reports
+   * what is still pending, bounded in time. Never rejects.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping.abort();
+      await this.loop;
+      await this.reportPending();
+    })();
+    return this.stopped;
   }
 
   private get running(): boolean {
@@ -125,8 +142,37 @@ export class TransmitterPoller {
     };
   }
 
+  /**
+   * The last word to the transmitter (RFC 8936 §2.4.2, acknowledge-only): the acks and setErrs
+   * that no poll carried yet. Without it, SETs committed just before a stop would be delivered
+   * again after the restart (harmless, they are duplicates, but work for nothing). Sent only when
+   * something is pending, waits at most {@link FINAL_REPORT_TIMEOUT_MS}, and a failure only
+   * means that redelivery.
+   */
+  private async reportPending(): Promise<void> {
+    const { ack, setErrs } = this.nextRequest();
+    const errors = Object.keys(setErrs).length;
+    if (ack.length === 0 && errors === 0) {
+      return;
+    }
+    const report = { ack, setErrs };
+    const pending = `${ack.length} acknowledgement(s) and ${errors} error(s)`;
+    const timeoutMs = Math.min(this.poll.timeoutMs, FINAL_REPORT_TIMEOUT_MS);
+    try {
+      await sendReport(this.poll, report, timeoutMs);
+      this.reported(report);
+      this.logger.debug(`reported ${pending} at stop`);
+    } catch (error) {
+      this.logger.warn(
+        `could not report ${pending} at stop, the transmitter will deliver those SETs again: ${
+          error instanceof PollFailedError ? error.message : String(error)
+        }`,
+      );
+    }
+  }
+
   /** The transmitter answered this request: it has our acks and errors. */
-  private reported(request: PollRequest): void {
+  private reported(request: Pick<PollRequest, 'ack' | 'setErrs'>): void {
     for (const jti of request.ack) {
       this.acks.delete(jti);
     }
