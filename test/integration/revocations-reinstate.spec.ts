@@ -1,5 +1,7 @@
 import type { Role } from '../../apps/revocation-writer/src/auth/permissions';
-import { rowCounts } from '../support/postgres';
+import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
+import { connectToSchema, rowCounts } from '../support/postgres';
+import { waitFor } from '../support/wait-for';
 import type { ProblemDetails } from '../../apps/revocation-writer/src/http/problem-details';
 import {
   type CreatedRevocation,
@@ -37,7 +39,12 @@ describe('POST /v1/revocations/{id}/reinstate', () => {
     return response.body.rules[0]!;
   }
 
-  const reinstate = (id: string, body: Record<string, unknown>, role: Role = 'admin') =>
+  const reinstate = (
+    id: string,
+    body: Record<string, unknown>,
+    role: Role = 'admin',
+    headers: Record<string, string> = {},
+  ) =>
     call<RuleResource & Partial<Omit<ProblemDetails, 'status'>>>(
       h.writer,
       'POST',
@@ -45,6 +52,7 @@ describe('POST /v1/revocations/{id}/reinstate', () => {
       {
         token: h.tokens[role],
         body,
+        headers,
       },
     );
 
@@ -280,6 +288,220 @@ describe('POST /v1/revocations/{id}/reinstate', () => {
       status: 'active',
       revokedBefore: hoursAgo(1),
       removedAt: null,
+    });
+  });
+
+  describe('with an Idempotency-Key', () => {
+    const withKey = (key: string) => ({ 'idempotency-key': key });
+
+    /** Audit actions of one rule, oldest first: one per version written. */
+    async function actions(id: string): Promise<string[]> {
+      const { rows } = await h.db.query<{ action: string }>(
+        `SELECT action FROM audit_log WHERE revocation_id = $1 ORDER BY id`,
+        [id],
+      );
+      return rows.map((r) => r.action);
+    }
+
+    it('answers a retry after success with the version written then (200) and writes nothing', async () => {
+      const rule = await revoke({ claim: 'sub', value: 'idem-remove' });
+      const body = { reason: 'wrong person (INC-8)' };
+      const first = await reinstate(rule.id, body, 'admin', withKey('chg-1001'));
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ status: 'reinstated', sourceEventId: 'chg-1001' });
+      const before = await rowCounts(h.db);
+
+      // Without the key this retry is `409 rule_not_active`: the rule is removed by now.
+      const again = await reinstate(rule.id, body, 'admin', withKey('chg-1001'));
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(first.body);
+      expect(await rowCounts(h.db)).toEqual(before);
+      expect(await actions(rule.id)).toEqual(['rule.set', 'rule.reinstated']);
+      const { rows } = await h.db.query(
+        `SELECT source, event_id FROM processed_event WHERE event_id = 'chg-1001'`,
+      );
+      expect(rows).toEqual([{ source: 'operator.reinstate', event_id: 'chg-1001' }]);
+    });
+
+    it('does not lower twice: a retry after the rule was raised again gets the first answer and leaves the raise', async () => {
+      const rule = await revoke({ claim: 'sub', value: 'idem-lower', revokedBefore: hoursAgo(2) });
+      const body = { reason: 'only before the phishing mail', revokedBefore: hoursAgo(3) };
+      const lowered = await reinstate(rule.id, body, 'admin', withKey('chg-1002'));
+      expect(lowered.status).toBe(200);
+      expect(lowered.body).toMatchObject({ status: 'active', revokedBefore: hoursAgo(3) });
+      const raised = await revoke({
+        claim: 'sub',
+        value: 'idem-lower',
+        revokedBefore: hoursAgo(1),
+      });
+      expect(raised).toMatchObject({ id: rule.id, revokedBefore: hoursAgo(1) });
+      const before = await rowCounts(h.db);
+
+      // The same instant, written with another offset: the same request.
+      const sameInstant = plusHours(hoursAgo(3), 2).replace('.000Z', '+02:00');
+      const retry = await reinstate(
+        rule.id,
+        { ...body, revokedBefore: sameInstant },
+        'admin',
+        withKey('chg-1002'),
+      );
+      expect(retry.status).toBe(200);
+      expect(retry.body).toEqual(lowered.body);
+      expect(await rowCounts(h.db)).toEqual(before);
+      const stored = await call<RuleResource>(h.writer, 'GET', `/v1/revocations/${rule.id}`, {
+        token: h.tokens.reader,
+      });
+      expect(stored.body).toMatchObject({ seq: raised.seq, revokedBefore: hoursAgo(1) });
+      expect(await actions(rule.id)).toEqual(['rule.set', 'rule.lowered', 'rule.set']);
+    });
+
+    it('answers 409 problem+json for the same key with another request or from another admin, writing nothing', async () => {
+      const rule = await revoke({
+        claim: 'sub',
+        value: 'idem-conflict',
+        revokedBefore: hoursAgo(2),
+      });
+      const other = await revoke({ claim: 'sub', value: 'idem-conflict-other' });
+      const body = { reason: 'too broad', revokedBefore: hoursAgo(3) };
+      expect((await reinstate(rule.id, body, 'admin', withKey('chg-1003'))).status).toBe(200);
+      const secondAdmin = await h.writer.app
+        .get(CredentialsRepository)
+        .createCredential('opreinstate-admin-2', 'admin');
+      const before = await rowCounts(h.db);
+
+      const conflicts = [
+        await reinstate(
+          rule.id,
+          { ...body, reason: 'another reason' },
+          'admin',
+          withKey('chg-1003'),
+        ),
+        await reinstate(
+          rule.id,
+          { ...body, revokedBefore: hoursAgo(4) },
+          'admin',
+          withKey('chg-1003'),
+        ),
+        await reinstate(rule.id, { reason: body.reason }, 'admin', withKey('chg-1003')),
+        await reinstate(other.id, body, 'admin', withKey('chg-1003')),
+        await call<ProblemDetails>(h.writer, 'POST', `/v1/revocations/${rule.id}/reinstate`, {
+          token: secondAdmin.token,
+          body,
+          headers: withKey('chg-1003'),
+        }),
+      ];
+      for (const conflict of conflicts) {
+        expect([conflict.status, conflict.headers.get('content-type'), conflict.body.code]).toEqual(
+          [409, expect.stringMatching(/^application\/problem\+json/), 'idempotency_conflict'],
+        );
+      }
+      expect(await rowCounts(h.db)).toEqual(before);
+      expect(await actions(other.id)).toEqual(['rule.set']);
+    });
+
+    it('claims no key for a refused request: the corrected request with that key is carried out', async () => {
+      const rule = await revoke({
+        claim: 'sub',
+        value: 'idem-refused',
+        revokedBefore: hoursAgo(5),
+      });
+      const refused = await reinstate(
+        rule.id,
+        { reason: 'r', revokedBefore: hoursAgo(4) },
+        'admin',
+        withKey('chg-1004'),
+      );
+      expect(refused.status).toBe(422);
+      const corrected = await reinstate(
+        rule.id,
+        { reason: 'r', revokedBefore: hoursAgo(6) },
+        'admin',
+        withKey('chg-1004'),
+      );
+      expect([corrected.status, corrected.body.revokedBefore]).toEqual([200, hoursAgo(6)]);
+    });
+
+    it('keeps the keys of creates and reinstatements apart: one key may serve both', async () => {
+      const create = () =>
+        call<CreatedRevocation>(h.writer, 'POST', '/v1/revocations', {
+          token: h.tokens.admin,
+          body: { rules: [{ claim: 'sub', value: 'idem-both' }], reason: 'r' },
+          headers: withKey('chg-1005'),
+        });
+      const created = await create();
+      expect(created.status).toBe(201);
+      const reinstated = await reinstate(
+        created.body.revocationId,
+        { reason: 'r' },
+        'admin',
+        withKey('chg-1005'),
+      );
+      expect([reinstated.status, reinstated.body.status]).toEqual([200, 'reinstated']);
+
+      // Each endpoint's retry gets its own first answer.
+      const createdAgain = await create();
+      expect([createdAgain.status, createdAgain.body]).toEqual([
+        201,
+        { ...created.body, duplicate: true },
+      ]);
+      const reinstatedAgain = await reinstate(
+        created.body.revocationId,
+        { reason: 'r' },
+        'admin',
+        withKey('chg-1005'),
+      );
+      expect([reinstatedAgain.status, reinstatedAgain.body]).toEqual([200, reinstated.body]);
+      expect(await actions(created.body.revocationId)).toEqual(['rule.set', 'rule.reinstated']);
+    });
+
+    it('makes one change of concurrent identical requests, and answers each with it', async () => {
+      const rule = await revoke({ claim: 'sub', value: 'idem-race' });
+      // Hold the rule's row lock, so that the three requests are all in flight at once: one
+      // claims the key and waits for the rule, the others wait for its claim.
+      const holder = await connectToSchema(h.schema);
+      try {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM revocation_rule WHERE id = $1 FOR UPDATE`, [rule.id]);
+        const { rows: me } = await holder.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
+        const pid = me[0]!.pid;
+        const pending = [1, 2, 3].map(() =>
+          reinstate(rule.id, { reason: 'race' }, 'admin', withKey('chg-1006')),
+        );
+        await waitFor('three requests waiting, behind the holder', async () => {
+          const { rows } = await h.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity a
+              WHERE $1 = ANY(pg_blocking_pids(a.pid))
+                 OR EXISTS (SELECT 1 FROM pg_stat_activity b
+                             WHERE b.pid = ANY(pg_blocking_pids(a.pid))
+                               AND $1 = ANY(pg_blocking_pids(b.pid)))`,
+            [pid],
+          );
+          return rows[0]!.n === 3;
+        });
+        await holder.query('COMMIT');
+        const answers = await Promise.all(pending);
+
+        expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+        expect(answers[1]!.body).toEqual(answers[0]!.body);
+        expect(answers[2]!.body).toEqual(answers[0]!.body);
+        expect(answers[0]!.body).toMatchObject({ status: 'reinstated' });
+        expect(await actions(rule.id)).toEqual(['rule.set', 'rule.reinstated']);
+        const { rows } = await h.db.query(
+          `SELECT count(*)::int AS n FROM outbox WHERE topic_key = $1`,
+          [rule.key],
+        );
+        expect(rows).toEqual([{ n: 2 }]);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
+        await holder.end();
+      }
+    });
+
+    it('answers 400 for a malformed key, writing nothing', async () => {
+      const rule = await revoke({ claim: 'sub', value: 'idem-bad-key' });
+      const response = await reinstate(rule.id, { reason: 'r' }, 'admin', withKey('has spaces'));
+      expect([response.status, response.body.code]).toEqual([400, 'invalid_header']);
+      expect(await actions(rule.id)).toEqual(['rule.set']);
     });
   });
 });

@@ -94,6 +94,7 @@ describe('SSF_TRANSMITTERS poll delivery (RFC 8936)', () => {
       maxEvents: 100,
       timeoutMs: 10_000,
       maxBackoffMs: 30_000,
+      maxResponseBytes: 10 * 1024 * 1024,
     });
   });
 
@@ -105,6 +106,7 @@ describe('SSF_TRANSMITTERS poll delivery (RFC 8936)', () => {
       maxEvents: 5,
       timeoutMs: 2000,
       maxBackoffMs: 400,
+      maxResponseBytes: 65_536,
     };
     expect(load({ ...transmitter, poll }).sources.transmitters[0]!.poll).toEqual(poll);
   });
@@ -115,6 +117,16 @@ describe('SSF_TRANSMITTERS poll delivery (RFC 8936)', () => {
     ['maxEvents 0', { endpoint: 'https://x.example/p', maxEvents: 0 }, /poll\.maxEvents/],
     ['a string interval', { endpoint: 'https://x.example/p', intervalMs: '5' }, /poll\.intervalMs/],
     ['a tiny timeout', { endpoint: 'https://x.example/p', timeoutMs: 1 }, /poll\.timeoutMs/],
+    [
+      'a response cap under 1 KiB',
+      { endpoint: 'https://x.example/p', maxResponseBytes: 512 },
+      /poll\.maxResponseBytes/,
+    ],
+    [
+      'a fractional response cap',
+      { endpoint: 'https://x.example/p', maxResponseBytes: 4096.5 },
+      /poll\.maxResponseBytes/,
+    ],
   ])('refuses %s, naming the option', (_, poll, message) => {
     expect(() => load({ ...transmitter, poll })).toThrow(message);
   });

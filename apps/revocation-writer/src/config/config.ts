@@ -134,6 +134,13 @@ const PollSchema = z.object({
    * or PostgreSQL is: polling never stops, it slows down. Never shorter than `intervalMs`.
    */
   maxBackoffMs: jsonInt(10, 3_600_000).default(30_000),
+  /**
+   * Largest poll response read (bytes, after any content decoding; default 10 MiB). A larger one
+   * is abandoned as soon as it passes this size and the poll is retried with back-off: a broken or
+   * hostile transmitter cannot make the writer buffer without bound. Leave room for `maxEvents`
+   * SETs.
+   */
+  maxResponseBytes: jsonInt(1024, 268_435_456).default(10_485_760),
 });
 export type PollConfig = z.infer<typeof PollSchema>;
 
@@ -219,6 +226,12 @@ const EnvSchema = z.object({
   OUTBOX_MAX_BACKOFF_MS: int(10, 300_000).default(30_000),
   /** How long published outbox rows are kept before they are deleted (seconds). */
   OUTBOX_RETENTION_SECONDS: int(0, 30 * 86_400).default(86_400),
+  /**
+   * How long idempotency records (one per event id or Idempotency-Key) are kept before they are
+   * purged (days). A source that replays an event id later than this has it processed again, so
+   * keep it well above how long any source may retry.
+   */
+  IDEMPOTENCY_RETENTION_DAYS: int(1, 3650).default(30),
 
   /**
    * Optional shared bearer token for HR systems that can neither sign webhooks nor hold an API
@@ -337,6 +350,7 @@ export interface WriterConfig {
     maxBackoffMs: number;
     retentionSeconds: number;
   };
+  idempotency: { retentionDays: number };
   ingest: { sharedToken: string | null; authDisabled: boolean };
   rules: {
     /** Default longest token lifetime (ms), for rules not restricted to a configured issuer. */
@@ -447,6 +461,7 @@ export function loadConfig(env: Record<string, string | undefined>): WriterConfi
       maxBackoffMs: e.OUTBOX_MAX_BACKOFF_MS,
       retentionSeconds: e.OUTBOX_RETENTION_SECONDS,
     },
+    idempotency: { retentionDays: e.IDEMPOTENCY_RETENTION_DAYS },
     ingest: { sharedToken: e.INGEST_BEARER_TOKEN ?? null, authDisabled: e.INGEST_AUTH_DISABLED },
     rules: {
       maxTokenLifetimeMs: e.MAX_TOKEN_LIFETIME_SECONDS * 1000,

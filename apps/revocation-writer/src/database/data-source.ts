@@ -4,6 +4,7 @@ import { InitialSchema1763769600000 } from './migrations/1763769600000-initial-s
 import { CredentialsAndRuleStatus1763856000000 } from './migrations/1763856000000-credentials-and-rule-status';
 import { OAuthClientIssuer1764115200000 } from './migrations/1764115200000-oauth-client-issuer';
 import { CredentialIssuer1764201600000 } from './migrations/1764201600000-credential-issuer';
+import { ProcessedEventReceivedAt1764288000000 } from './migrations/1764288000000-processed-event-received-at';
 
 /** Every migration, in order. Listed explicitly so bundling never loses one. */
 export const MIGRATIONS = [
@@ -11,6 +12,7 @@ export const MIGRATIONS = [
   CredentialsAndRuleStatus1763856000000,
   OAuthClientIssuer1764115200000,
   CredentialIssuer1764201600000,
+  ProcessedEventReceivedAt1764288000000,
 ];
 
 export function dataSourceOptions(

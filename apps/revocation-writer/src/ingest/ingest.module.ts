@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RulesModule } from '../rules/rules.module';
+import { IdempotencyRetention } from './idempotency-retention';
 import { IngestSourceEvent } from './ingest-source-event';
 import { KafkaIngestConsumer } from './kafka-ingest.consumer';
 import { ProcessedEventsRepository } from './processed-events.repository';
@@ -12,10 +13,11 @@ import { SourceAuthGuard, SourceEventsController } from './source-events.control
   providers: [
     RecordRevocation,
     ProcessedEventsRepository,
+    IdempotencyRetention,
     IngestSourceEvent,
     SourceAuthGuard,
     KafkaIngestConsumer,
   ],
-  exports: [RecordRevocation, IngestSourceEvent],
+  exports: [RecordRevocation, IngestSourceEvent, ProcessedEventsRepository],
 })
 export class IngestModule {}

@@ -1,6 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { rows } from '../database/sql';
+import type { EventSource } from './revocation-command';
+
+/**
+ * The namespace of an idempotency key. An event source, or `operator.reinstate` for the
+ * operator's reinstatements: the operator API's two write endpoints take the same
+ * `Idempotency-Key` header, and a key used for a create must never answer a reinstate (or the
+ * other way round). Not an `EventSource`: a reinstatement is no revocation command.
+ */
+export type IdempotencyScope = EventSource | 'operator.reinstate';
 
 export interface PriorEvent {
   bodySha256: string;
@@ -17,35 +26,35 @@ export class ProcessedEventsRepository {
    */
   async claim(
     em: EntityManager,
-    event: { source: string; eventId: string; bodySha256: string; receivedAt: Date },
+    event: { source: IdempotencyScope; eventId: string; bodySha256: string; receivedAt: Date },
   ): Promise<PriorEvent | undefined> {
-    const claimed = await rows(
-      em,
-      `INSERT INTO processed_event (source, event_id, body_sha256, result, received_at)
-       VALUES ($1, $2, $3, 'null'::jsonb, $4)
-       ON CONFLICT (source, event_id) DO NOTHING
-       RETURNING 1`,
-      [event.source, event.eventId, event.bodySha256, event.receivedAt],
-    );
-    if (claimed.length > 0) {
-      return undefined;
-    }
-    const [prior] = await rows<{ body_sha256: string; result: unknown }>(
-      em,
-      `SELECT body_sha256, result FROM processed_event WHERE source = $1 AND event_id = $2`,
-      [event.source, event.eventId],
-    );
-    if (!prior) {
-      throw new Error(
-        `processed_event (${event.source}, ${event.eventId}) conflicted but cannot be read`,
+    for (;;) {
+      const claimed = await rows(
+        em,
+        `INSERT INTO processed_event (source, event_id, body_sha256, result, received_at)
+         VALUES ($1, $2, $3, 'null'::jsonb, $4)
+         ON CONFLICT (source, event_id) DO NOTHING
+         RETURNING 1`,
+        [event.source, event.eventId, event.bodySha256, event.receivedAt],
       );
+      if (claimed.length > 0) {
+        return undefined;
+      }
+      const [prior] = await rows<{ body_sha256: string; result: unknown }>(
+        em,
+        `SELECT body_sha256, result FROM processed_event WHERE source = $1 AND event_id = $2`,
+        [event.source, event.eventId],
+      );
+      if (prior) {
+        return { bodySha256: prior.body_sha256, result: prior.result };
+      }
+      // Purged by the retention between our insert and our read: the event is new again.
     }
-    return { bodySha256: prior.body_sha256, result: prior.result };
   }
 
   async recordResult(
     em: EntityManager,
-    event: { source: string; eventId: string },
+    event: { source: IdempotencyScope; eventId: string },
     result: unknown,
   ): Promise<void> {
     await em.query(`UPDATE processed_event SET result = $3 WHERE source = $1 AND event_id = $2`, [
@@ -53,5 +62,26 @@ export class ProcessedEventsRepository {
       event.eventId,
       JSON.stringify(result),
     ]);
+  }
+
+  /**
+   * Deletes up to `limit` records received more than `retentionDays` ago, oldest first, and
+   * returns how many. Bounded, so that one statement never holds many row locks or runs into the
+   * statement timeout however much has piled up; rows another purge holds are skipped.
+   */
+  async purgeOlderThan(em: EntityManager, retentionDays: number, limit: number): Promise<number> {
+    const deleted = await rows(
+      em,
+      `DELETE FROM processed_event
+        WHERE (source, event_id) IN (
+          SELECT source, event_id FROM processed_event
+           WHERE received_at < clock_timestamp() - make_interval(days => $1)
+           ORDER BY received_at
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED)
+        RETURNING 1`,
+      [retentionDays, limit],
+    );
+    return deleted.length;
   }
 }

@@ -82,7 +82,7 @@ const PROBLEMS: Record<string, string> = {
   Unauthorized: 'Missing, unknown or disabled credential.',
   Forbidden: "The credential's role does not allow this (scope, bulk size or permission).",
   NotFound: 'No such rule (unknown or malformed id).',
-  Conflict: 'Idempotency-Key reused with another body, or the rule is no longer active.',
+  Conflict: 'Idempotency-Key reused for another request, or the rule is no longer active.',
   ContentTooLarge: 'The body exceeds HTTP_BODY_LIMIT_BYTES; refused before parsing.',
   UnsupportedMediaType: 'The body is not JSON.',
   UnprocessableContent:
@@ -92,6 +92,15 @@ const PROBLEMS: Record<string, string> = {
 };
 const problem = (name: keyof typeof PROBLEMS): JsonObject => ({
   $ref: `#/components/responses/${name}`,
+});
+
+/** The `Idempotency-Key` request header of the operator API's writes. */
+const idempotencyKeyHeader = (description: string): JsonObject => ({
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description,
+  schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' },
 });
 
 /** RFC 6749 §5.2 error body of the OAuth endpoints. */
@@ -208,15 +217,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
             'rules need `confirm: true` and the admin role. An existing active rule is raised, ' +
             'never lowered. `dryRun: true` authorizes the same way and writes nothing.',
           parameters: [
-            {
-              name: 'Idempotency-Key',
-              in: 'header',
-              required: false,
-              description:
-                'Retries with the same key get the first answer (`duplicate: true`); the same key ' +
+            idempotencyKeyHeader(
+              'Retries with the same key get the first answer (`duplicate: true`); the same key ' +
                 'with another body is 409. Default: a fresh id per request.',
-              schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' },
-            },
+            ),
           ],
           requestBody: { required: true, content: json(ref('CreateRevocationRequest')) },
           responses: {
@@ -270,10 +274,27 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
           tags: ['revocations'],
           operationId: 'reinstateRevocation',
           summary: 'Remove a rule, or lower its revokedBefore (needs `reinstate`: admin)',
-          parameters: [ruleId],
+          description:
+            'The only way a rule revokes less: a new version (higher seq), audited and ' +
+            'published. Send an `Idempotency-Key` to retry safely: without one, a retry after a ' +
+            'lost answer finds the rule removed (409), or lowers again a rule raised meanwhile.',
+          parameters: [
+            ruleId,
+            idempotencyKeyHeader(
+              'Retries with the same key (same caller, rule, reason and revokedBefore) get the ' +
+                'first answer, whatever happened to the rule since, and write nothing; the same ' +
+                'key with another request is 409. Keys are per endpoint: one used for a create ' +
+                'is unrelated.',
+            ),
+          ],
           requestBody: { required: true, content: json(ref('ReinstateRequest')) },
           responses: {
-            '200': { description: 'The new version of the rule.', content: json(ref('Rule')) },
+            '200': {
+              description:
+                'The new version of the rule; for a retry with the same Idempotency-Key, the ' +
+                'version the first request wrote.',
+              content: json(ref('Rule')),
+            },
             '400': problem('BadRequest'),
             '401': problem('Unauthorized'),
             '403': problem('Forbidden'),

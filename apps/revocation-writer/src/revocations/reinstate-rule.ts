@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { Principal } from '../auth/permissions';
-import { NotFoundError } from '../errors';
+import { IdempotencyConflictError, NotFoundError } from '../errors';
+import {
+  type IdempotencyScope,
+  ProcessedEventsRepository,
+} from '../ingest/processed-events.repository';
 import type { StoredRule } from '../rules/rule';
 import { RuleJournal } from '../rules/rule-journal';
 import { RulePolicy } from '../rules/rule-policy';
@@ -10,6 +14,12 @@ import { activeTraceHeaders, traced } from '../telemetry/traced';
 import { RuleNotActiveError } from './errors';
 import { reinstatement } from './operator-rules';
 import { UUID_TEXT } from './rule-queries.repository';
+
+/**
+ * Namespace of reinstatements' idempotency keys: apart from the creates' (`operator`), so that
+ * one key sent to both endpoints is two requests, never one request with two bodies.
+ */
+export const REINSTATE_SCOPE = 'operator.reinstate' satisfies IdempotencyScope;
 
 export interface ReinstateCommand {
   /** Id of the rule. */
@@ -20,14 +30,28 @@ export interface ReinstateCommand {
   /** Lower the rule to this instant (ms) instead of removing it. */
   lowerTo: number | undefined;
   receivedAt: Date;
+  /**
+   * The caller's `Idempotency-Key` and the fingerprint of the request, when it sent one: a retry
+   * gets the first answer, the same key with another request is a conflict.
+   */
+  idempotency: { key: string; requestSha256: string } | null;
   /** W3C trace context of the request, carried through the outbox into Kafka headers. */
   traceContext: Record<string, string>;
+}
+
+export interface ReinstateResult {
+  /** The version the reinstatement wrote (for a retry: the version the first request wrote). */
+  rule: StoredRule;
+  /** Nothing was written: the key was used before for this request, and this is its answer. */
+  duplicate: boolean;
 }
 
 /**
  * Undoes an over-broad revocation: removes the rule, or lowers its `revokedBefore`. The only way
  * a rule goes down, so it is explicit, audited, and, like every change, one transaction under the
- * row lock: lock, check, write the new version (new seq), audit record and outbox message.
+ * row lock: claim the idempotency key (if any), lock, check, write the new version (new seq),
+ * audit record and outbox message. A retry of a lost answer must not remove a rule revived since
+ * or lower it twice, hence the key, claimed with the change so that a crash keeps both or none.
  */
 @Injectable()
 export class ReinstateRule {
@@ -35,10 +59,11 @@ export class ReinstateRule {
     private readonly dataSource: DataSource,
     private readonly rules: RulesRepository,
     private readonly journal: RuleJournal,
+    private readonly processedEvents: ProcessedEventsRepository,
     private readonly policy: RulePolicy,
   ) {}
 
-  async execute(command: ReinstateCommand): Promise<StoredRule> {
+  async execute(command: ReinstateCommand): Promise<ReinstateResult> {
     if (!UUID_TEXT.test(command.id)) {
       throw new NotFoundError(`no rule with id ${JSON.stringify(command.id)}`);
     }
@@ -47,51 +72,86 @@ export class ReinstateRule {
       { 'rescind.revocation_id': command.id, 'rescind.lower': command.lowerTo !== undefined },
       command.traceContext,
       async (span) => {
-        const rule = await this.transact(command);
-        span.setAttribute('rescind.seq', rule.seq);
-        return rule;
+        const result = await this.transact(command);
+        span.setAttribute('rescind.seq', result.rule.seq);
+        span.setAttribute('rescind.duplicate', result.duplicate);
+        return result;
       },
     );
   }
 
-  private transact(command: ReinstateCommand): Promise<StoredRule> {
+  private transact(command: ReinstateCommand): Promise<ReinstateResult> {
     const traceHeaders = activeTraceHeaders();
 
     return this.dataSource.transaction(async (em) => {
-      const before = await this.rules.lock(em, 'id', command.id);
-      if (!before) {
-        throw new NotFoundError(`no rule with id ${command.id}`);
+      const { idempotency } = command;
+      if (idempotency === null) {
+        return { rule: await this.reinstate(em, command, traceHeaders), duplicate: false };
       }
-      if (before.status !== 'active') {
-        throw new RuleNotActiveError(before.id, before.status);
+      // Claimed before the rule is locked, like a create: a concurrent retry waits here for the
+      // first request's commit, then gets its answer instead of `rule not active`.
+      const record: { source: IdempotencyScope; eventId: string } = {
+        source: REINSTATE_SCOPE,
+        eventId: idempotency.key,
+      };
+      const prior = await this.processedEvents.claim(em, {
+        ...record,
+        bodySha256: idempotency.requestSha256,
+        receivedAt: command.receivedAt,
+      });
+      if (prior) {
+        if (prior.bodySha256 !== idempotency.requestSha256) {
+          throw new IdempotencyConflictError(REINSTATE_SCOPE, idempotency.key);
+        }
+        return { rule: prior.result as StoredRule, duplicate: true };
       }
-      const next = reinstatement(before, command.lowerTo, {
-        policy: this.policy,
-        nowMs: command.receivedAt.getTime(),
-      });
-      const after = await this.rules.update(em, before.id, {
-        revokedBefore: next.revokedBefore,
-        expiresAt: next.expiresAt,
-        status: next.status,
-        source: 'operator',
-        sourceEventId: null,
-        reason: command.reason,
-      });
-      await this.journal.record(
-        em,
-        { before, after },
-        {
-          actor: command.principal.id,
-          actorRole: command.principal.role,
-          action: next.action,
-          source: 'operator',
-          sourceEventId: null,
-          occurredAt: command.receivedAt,
-          reason: command.reason,
-          traceHeaders,
-        },
-      );
-      return after;
+      const rule = await this.reinstate(em, command, traceHeaders);
+      await this.processedEvents.recordResult(em, record, rule);
+      return { rule, duplicate: false };
     });
+  }
+
+  /** Locks the rule, checks it still revokes, writes the lower version and journals it. */
+  private async reinstate(
+    em: EntityManager,
+    command: ReinstateCommand,
+    traceHeaders: Record<string, string>,
+  ): Promise<StoredRule> {
+    const before = await this.rules.lock(em, 'id', command.id);
+    if (!before) {
+      throw new NotFoundError(`no rule with id ${command.id}`);
+    }
+    if (before.status !== 'active') {
+      throw new RuleNotActiveError(before.id, before.status);
+    }
+    const next = reinstatement(before, command.lowerTo, {
+      policy: this.policy,
+      nowMs: command.receivedAt.getTime(),
+    });
+    // The key, like a create's, names the request that made this version.
+    const sourceEventId = command.idempotency?.key ?? null;
+    const after = await this.rules.update(em, before.id, {
+      revokedBefore: next.revokedBefore,
+      expiresAt: next.expiresAt,
+      status: next.status,
+      source: 'operator',
+      sourceEventId,
+      reason: command.reason,
+    });
+    await this.journal.record(
+      em,
+      { before, after },
+      {
+        actor: command.principal.id,
+        actorRole: command.principal.role,
+        action: next.action,
+        source: 'operator',
+        sourceEventId,
+        occurredAt: command.receivedAt,
+        reason: command.reason,
+        traceHeaders,
+      },
+    );
+    return after;
   }
 }

@@ -28,6 +28,7 @@ import {
   CreateRevocationSchema,
   type DryRun,
   ListRulesQuerySchema,
+  type Reinstate,
   ReinstateSchema,
   type RulePage,
   type RuleResource,
@@ -39,7 +40,10 @@ import { ReinstateRule } from './reinstate-rule';
 import { RuleQueries } from './rule-queries.repository';
 import { rfc3339OrNull, toRuleResource } from './rule-resource';
 
-/** The caller's `Idempotency-Key`, which becomes the event id of source `operator`. */
+/**
+ * The caller's `Idempotency-Key`: the event id of source `operator` for a create, of
+ * `operator.reinstate` for a reinstatement.
+ */
 function idempotencyKey(request: AuthenticatedRequest): string | undefined {
   const header = request.headers['idempotency-key'];
   if (header === undefined) {
@@ -74,6 +78,20 @@ function requestSha256(principalId: string, body: CreateRevocation): string {
           ? Date.parse(rule.revokedBefore)
           : rule.revokedBefore,
     })),
+  });
+}
+
+/**
+ * Fingerprint of a reinstate request for idempotency, by the same rules as a create's: what
+ * would be written and by whom, `revokedBefore` as an instant (unclamped: the clamp to the
+ * receive time differs between a request and its retry), the rule id in one letter case.
+ */
+function reinstateSha256(principalId: string, id: string, body: Reinstate): string {
+  return eventSha256({
+    principal: principalId,
+    rule: id.toLowerCase(),
+    reason: body.reason,
+    revokedBefore: body.revokedBefore === undefined ? null : Date.parse(body.revokedBefore),
   });
 }
 
@@ -182,7 +200,12 @@ export class RevocationsController {
     return toRuleResource(rule);
   }
 
-  /** Removes the rule, or lowers its `revokedBefore`: admin only, audited, published. */
+  /**
+   * Removes the rule, or lowers its `revokedBefore`: admin only, audited, published. With an
+   * `Idempotency-Key`, a retry gets the version the first request wrote (200 again); without
+   * it, a retry after a lost answer finds the rule removed (409), or lowers again a rule that was
+   * raised in between.
+   */
   @Post(':id/reinstate')
   @HttpCode(200)
   @RequirePermission('reinstate')
@@ -202,12 +225,16 @@ export class RevocationsController {
       }
       lowerTo = instant.ms;
     }
-    const rule = await this.reinstateRule.execute({
+    const principal = request.principal!;
+    const key = idempotencyKey(request);
+    const { rule } = await this.reinstateRule.execute({
       id,
-      principal: request.principal!,
+      principal,
       reason: input.reason,
       lowerTo,
       receivedAt,
+      idempotency:
+        key === undefined ? null : { key, requestSha256: reinstateSha256(principal.id, id, input) },
       traceContext: traceContextOf(request),
     });
     return toRuleResource(rule);
