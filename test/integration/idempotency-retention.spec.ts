@@ -2,10 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from '../../apps/revocation-writer/src/config/config';
-import {
-  IdempotencyRetention,
-  PURGE_BATCH,
-} from '../../apps/revocation-writer/src/ingest/idempotency-retention';
+import { PURGE_BATCH } from '../../apps/revocation-writer/src/database/batched-purge';
+import { IdempotencyRetention } from '../../apps/revocation-writer/src/ingest/idempotency-retention';
 import { ProcessedEventsRepository } from '../../apps/revocation-writer/src/ingest/processed-events.repository';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';

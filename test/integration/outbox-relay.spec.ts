@@ -1,5 +1,6 @@
 import { InvalidationEventV1Schema, Topics } from '@rescind/contracts';
 import type { Client } from 'pg';
+import { OutboxRepository } from '../../apps/revocation-writer/src/outbox/outbox.repository';
 import { startTelemetry } from '../../apps/revocation-writer/src/telemetry/telemetry';
 import { collectTopic, type ReceivedMessage } from '../support/kafka';
 import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
@@ -165,5 +166,33 @@ describe('outbox relay', () => {
       );
       return rows.length === 1;
     });
+  });
+
+  it('purges published rows past the retention in bounded batches, oldest first, never pending ones', async () => {
+    // Rows of their own, far above any seq the relay draws, so the relay leaves them alone.
+    await db.query(
+      `INSERT INTO outbox (seq, topic_key, payload, published_at)
+       SELECT 9000000 + i, 'purge-test', '{}', now() - interval '2 hours' - i * interval '1 second'
+         FROM generate_series(1, 1005) AS i`,
+    );
+    await db.query(
+      `INSERT INTO outbox (seq, topic_key, payload, published_at) VALUES
+         (9100001, 'purge-test', '{}', now() - interval '1 minute'),
+         (9100002, 'purge-test', '{}', NULL)`,
+    );
+    const outbox = writer.app.get(OutboxRepository);
+    const left = async () =>
+      (
+        await db.query<{ seq: string }>(
+          `SELECT seq FROM outbox WHERE topic_key = 'purge-test' ORDER BY seq`,
+        )
+      ).rows.map((r) => Number(r.seq));
+
+    expect(await outbox.purgePublished(3600, 1000)).toBe(1000);
+    // The oldest went first: those published longest ago have the highest i.
+    expect(await left()).toEqual([9000001, 9000002, 9000003, 9000004, 9000005, 9100001, 9100002]);
+    expect(await outbox.purgePublished(3600, 1000)).toBe(5);
+    expect(await left()).toEqual([9100001, 9100002]); // recent and unpublished stay
+    await db.query(`DELETE FROM outbox WHERE topic_key = 'purge-test'`);
   });
 });

@@ -13,6 +13,7 @@ import { OutboxListener } from './outbox-listener';
 import { OutboxRelay } from './outbox-relay';
 import { type OutboxMessage, OutboxRepository } from './outbox.repository';
 import { WriterMetrics } from '../metrics/writer-metrics';
+import { BatchedPurge } from '../database/batched-purge';
 
 /** Runs the relay for the life of the application: LISTEN, publish, purge. */
 @Injectable()
@@ -20,7 +21,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestr
   private readonly logger = new Logger(OutboxRelayService.name);
   readonly relay: OutboxRelay;
   private readonly listener: OutboxListener;
-  private purgeTimer: NodeJS.Timeout | null = null;
+  private readonly purge: BatchedPurge;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -33,6 +34,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestr
       config.outbox,
     );
     this.listener = new OutboxListener(config.database, () => this.relay.wake());
+    this.purge = new BatchedPurge(
+      'published outbox row',
+      (limit) => this.outbox.purgePublished(this.config.outbox.retentionSeconds, limit),
+      this.logger,
+    );
   }
 
   private async publish(messages: OutboxMessage[]): Promise<void> {
@@ -50,19 +56,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestr
     void this.publisher.ensureTopic();
     this.listener.start();
     this.relay.start();
-    this.purgeTimer = setInterval(() => {
-      this.outbox.purgePublished(this.config.outbox.retentionSeconds).then(
-        (n) => n > 0 && this.logger.log(`purged ${n} published outbox rows`),
-        (error: unknown) => this.logger.warn(`outbox purge failed: ${String(error)}`),
-      );
-    }, 60_000);
-    this.purgeTimer.unref();
+    this.purge.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.purgeTimer) {
-      clearInterval(this.purgeTimer);
-    }
+    await this.purge.stop();
     await this.relay.stop();
     await this.listener.stop();
   }

@@ -80,12 +80,22 @@ export class OutboxRepository {
     });
   }
 
-  /** Deletes published messages older than the retention. */
-  async purgePublished(retentionSeconds: number): Promise<number> {
+  /**
+   * Deletes at most `limit` of the oldest published messages past the retention, skipping rows
+   * a relay holds; returns how many.
+   */
+  async purgePublished(retentionSeconds: number, limit: number): Promise<number> {
     const deleted = await rows(
       this.dataSource.manager,
-      `DELETE FROM outbox WHERE published_at < clock_timestamp() - make_interval(secs => $1) RETURNING 1`,
-      [retentionSeconds],
+      `DELETE FROM outbox
+        WHERE seq IN (
+          SELECT seq FROM outbox
+           WHERE published_at < clock_timestamp() - make_interval(secs => $1)
+           ORDER BY published_at
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED)
+        RETURNING 1`,
+      [retentionSeconds, limit],
     );
     return deleted.length;
   }

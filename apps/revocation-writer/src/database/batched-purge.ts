@@ -1,0 +1,60 @@
+import type { Logger } from '@nestjs/common';
+
+/** Rows deleted per statement: short row locks, well inside the statement timeout. */
+export const PURGE_BATCH = 1000;
+/** How often a purge runs (ms): retentions are minutes to days, so each run finds little. */
+export const PURGE_INTERVAL_MS = 60_000;
+
+/**
+ * Runs a retention purge periodically: `deleteBatch(limit)` deletes at most `limit` of the
+ * oldest expired rows in one statement and returns how many; a run repeats it until a batch
+ * comes back short. Never two runs at once (a first run after an upgrade may face a large
+ * backlog), and `stop()` waits for the batch in flight but starts no other, so shutdown never
+ * waits for a whole backlog. Failures are logged; the next run tries again.
+ */
+export class BatchedPurge {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopping = false;
+
+  constructor(
+    /** What is purged, for the log: e.g. "published outbox row". */
+    private readonly what: string,
+    private readonly deleteBatch: (limit: number) => Promise<number>,
+    private readonly logger: Pick<Logger, 'log' | 'warn'>,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.running) {
+        return;
+      }
+      this.running = this.purgeAll()
+        .then((n) => n > 0 && this.logger.log(`purged ${n} ${this.what}(s)`))
+        .catch((error: unknown) => this.logger.warn(`${this.what} purge failed: ${String(error)}`))
+        .finally(() => (this.running = null));
+    }, PURGE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) {
+      clearInterval(this.timer);
+    }
+    await this.running;
+  }
+
+  /** Deletes every expired row, a bounded batch at a time; returns how many. */
+  async purgeAll(): Promise<number> {
+    let total = 0;
+    while (!this.stopping) {
+      const n = await this.deleteBatch(PURGE_BATCH);
+      total += n;
+      if (n < PURGE_BATCH) {
+        break;
+      }
+    }
+    return total;
+  }
+}
