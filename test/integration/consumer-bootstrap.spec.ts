@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
 import { createTestSchema, type TestSchema } from '../support/postgres';
+import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/wait-for';
 import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
 
@@ -74,9 +75,11 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
       type: 'snapshot',
       watermark: Number(response.headers.get('rescind-snapshot-watermark')),
     });
-    expect(lines.slice(1).map((l) => (l.rule as { value: string }).value)).toEqual(
+    const rules = lines.slice(1, -1);
+    expect(rules.map((l) => (l.rule as { value: string }).value)).toEqual(
       expect.arrayContaining(['snap-user-0', 'snap-user-1', 'snap-user-2']),
     );
+    expect(lines[lines.length - 1]).toEqual({ v: 1, type: 'snapshot.end', rules: rules.length });
     expect((await fetch(`${writer.url}/v1/deny-list/snapshot`)).status).toBe(401);
   });
 
@@ -109,6 +112,95 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
       );
     } finally {
       proxy.close();
+    }
+  });
+
+  it('keeps trying while the writer is unreachable, denying meanwhile, and bootstraps by itself', async () => {
+    const { hostname, port } = new URL(writer.url);
+    const proxy = await TcpProxy.start(hostname, Number(port));
+    try {
+      proxy.cut();
+      const c = consumer({
+        snapshot: {
+          url: `http://127.0.0.1:${proxy.port}/v1/deny-list/snapshot`,
+          token: readerToken,
+          timeoutMs: 1000,
+        },
+      });
+      const started = c.start();
+      await waitFor('a failed bootstrap attempt', () => c.status().lastError !== null);
+      expect(c.check({ sub: 'anyone', iat: 0 })).toMatchObject({
+        allowed: false,
+        reason: 'not-ready',
+      });
+      proxy.restore();
+      await started;
+      await c.ready();
+      expect(c.check({ sub: 'snap-user-2', iat: 0 }).revoked).toBe(true);
+    } finally {
+      await proxy.stop();
+    }
+
+    // stop() ends a bootstrap that is still waiting: start() and ready() give up.
+    const waiting = consumer({
+      snapshot: { url: 'http://127.0.0.1:9/v1/deny-list/snapshot', token: readerToken },
+    });
+    const started = waiting.start();
+    const ready = waiting.ready();
+    await waitFor('a failed attempt', () => waiting.status().lastError !== null);
+    await waiting.stop();
+    await expect(started).rejects.toThrow(/stopped before it was ready/);
+    await expect(ready).rejects.toThrow(/stopped before it was ready/);
+  });
+
+  it('trusts no snapshot cut short: it keeps nothing of it and loads a whole one', async () => {
+    // First answer: the real header and a rule no writer has, then the stream ends without its
+    // end line. Second answer: the writer's own snapshot.
+    let requests = 0;
+    const server: Server = createServer((request, response) => {
+      requests += 1;
+      void (async () => {
+        const upstream = await fetch(`${writer.url}${request.url}`, {
+          headers: { authorization: request.headers.authorization ?? '' },
+        });
+        const body = await upstream.text();
+        response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        if (requests > 1) {
+          response.end(body);
+          return;
+        }
+        const ghost = {
+          v: 1,
+          type: 'rule.set',
+          key: 'sub::ghost-user',
+          seq: 1_000_000,
+          revocationId: '00000000-0000-4000-8000-00000000dead',
+          committedAt: Date.now(),
+          rule: {
+            claim: 'sub',
+            value: 'ghost-user',
+            iss: null,
+            revokedBefore: null,
+            expiresAt: null,
+          },
+        };
+        response.end(`${body.split('\n')[0]}\n${JSON.stringify(ghost)}\n`);
+      })();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const c = consumer({
+        snapshot: { url: `http://127.0.0.1:${port}/v1/deny-list/snapshot`, token: readerToken },
+      });
+      await c.start();
+      await c.ready();
+      expect(requests).toBe(2);
+      expect(c.status().lastError).toMatch(/cut short after 1 rules: no end line/);
+      expect(c.check({ sub: 'ghost-user', iat: 0 }).revoked).toBe(false);
+      expect(c.check({ sub: 'snap-user-2', iat: 0 }).revoked).toBe(true);
+    } finally {
+      server.close();
     }
   });
 

@@ -99,7 +99,10 @@ export const InvalidationMessageV1Schema = z.discriminatedUnion('type', [
 ]);
 export type InvalidationMessageV1 = z.infer<typeof InvalidationMessageV1Schema>;
 
-/** First line of a deny-list snapshot (NDJSON): what it covers. Rule lines follow. */
+/**
+ * First line of a deny-list snapshot (NDJSON): what it covers. Rule lines follow, then
+ * {@link SnapshotEndV1Schema}.
+ */
 export const SnapshotHeaderV1Schema = z.object({
   v: z.literal(1),
   type: z.literal('snapshot'),
@@ -108,3 +111,15 @@ export const SnapshotHeaderV1Schema = z.object({
   generatedAt: EpochMillis,
 });
 export type SnapshotHeaderV1 = z.infer<typeof SnapshotHeaderV1Schema>;
+
+/**
+ * Last line of a deny-list snapshot: how many rule lines came before it. A snapshot without it,
+ * or with another count, was cut short and must not be trusted (missing rules would let revoked
+ * tokens through).
+ */
+export const SnapshotEndV1Schema = z.object({
+  v: z.literal(1),
+  type: z.literal('snapshot.end'),
+  rules: z.number().int().nonnegative(),
+});
+export type SnapshotEndV1 = z.infer<typeof SnapshotEndV1Schema>;

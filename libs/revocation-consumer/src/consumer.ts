@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import {
@@ -171,6 +172,8 @@ const silent: ConsumerLogger = {
   error: () => undefined,
 };
 const tracer = trace.getTracer('rescind-revocation-consumer');
+/** Longest pause between two bootstrap attempts while the broker or the writer is unreachable. */
+const BOOTSTRAP_MAX_BACKOFF_MS = 10_000;
 const meter = metrics.getMeter('rescind-revocation-consumer');
 
 const ALLOWED: CheckDecision = Object.freeze({ allowed: true, revoked: false, reason: 'allowed' });
@@ -206,6 +209,8 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   private list = new DenyList();
   /** The save to `persistPath` in progress, if any: saves never overlap. */
   private saving: Promise<void> | null = null;
+  /** Aborted by `stop()`: ends a bootstrap that is waiting for the broker or the writer. */
+  private starting: AbortController | null = null;
   private lastSave: { at: number | null; rules: number | null; error: string | null } = {
     at: null,
     rules: null,
@@ -265,7 +270,10 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   /**
    * Pins the topic's current end offsets, loads the snapshot (if configured), then follows the
    * topic from the pinned offsets, so nothing committed in between is missed (overlap is
-   * harmless: apply keeps the highest `seq`). Resolves once consuming has started; use
+   * harmless: apply keeps the highest `seq`). While the broker or the writer's snapshot is
+   * unreachable it keeps trying with back-off (not ready meanwhile: the staleness policy
+   * answers), unless a saved list (`persistPath`) can stand in for the snapshot. Resolves once
+   * consuming has started; rejects only if `stop()` is called first. Use
    * {@link RevocationConsumer.ready} to wait until it caught up.
    *
    * @example
@@ -275,33 +283,16 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     if (this.consumer) {
       return;
     }
+    const starting = new AbortController();
+    this.starting = starting;
     // The saved list, if any, is kept aside: a snapshot, when it loads, replaces it entirely. It
     // holds every rule live now, while the saved list may still hold a rule reinstated since,
     // whose removal lies before the offsets pinned for the snapshot and would never be read.
     const saved = await this.loadPersisted();
-    const ends = await this.topicEnds();
-    let snapshotLoaded = false;
-    if (this.options.snapshot) {
-      try {
-        // Bulk state, not propagation: no latency samples and no 'rule' event per snapshot line.
-        const { header, rules } = await loadSnapshot(this.options.snapshot, (event) =>
-          this.list.apply(event),
-        );
-        this.logger.info(
-          `loaded ${rules} rules from the snapshot (watermark seq ${header.watermark})`,
-        );
-        snapshotLoaded = true;
-      } catch (error) {
-        if (!saved) {
-          throw error;
-        }
-        this.logger.warn(`snapshot unavailable (${String(error)}); resuming from the saved list`);
-      }
-    }
+    const { ends, snapshot } = await this.bootstrap(saved !== undefined, starting.signal);
+    const snapshotLoaded = snapshot !== undefined;
     const resumeFrom = snapshotLoaded ? undefined : saved?.offsets;
-    if (saved && !snapshotLoaded) {
-      this.list = saved.list;
-    }
+    this.list = snapshot ?? saved?.list ?? this.list;
     // Where each partition is read from, and up to where it must be read before `ready`: after a
     // snapshot, from the ends pinned before it; else from the saved offsets; else from the
     // beginning of the (compacted) topic.
@@ -441,6 +432,7 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
    * process.on('SIGTERM', () => void consumer.stop());
    */
   async stop(): Promise<void> {
+    this.starting?.abort();
     this.timers.forEach((t) => clearInterval(t));
     this.timers = [];
     this.unregisterMetrics.splice(0).forEach((unregister) => unregister());
@@ -512,6 +504,53 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       this.logger.warn(`ignoring ${this.options.persistPath}: ${String(error)}`);
       return undefined;
     }
+  }
+
+  /**
+   * Pins the topic's end offsets, then loads the snapshot (if configured) into a list of its
+   * own, so that a snapshot cut short leaves nothing behind. Until both succeed it retries with
+   * back-off (the consumer is not ready meanwhile, and the staleness policy answers), unless a
+   * saved list can stand in for an unavailable snapshot, or `stop()` is called.
+   */
+  private async bootstrap(
+    haveSaved: boolean,
+    stopped: AbortSignal,
+  ): Promise<{ ends: Map<number, { low: bigint; high: bigint }>; snapshot?: DenyList }> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const ends = await this.topicEnds();
+        if (!this.options.snapshot) {
+          return { ends };
+        }
+        try {
+          return { ends, snapshot: await this.loadSnapshotList(this.options.snapshot) };
+        } catch (error) {
+          if (!haveSaved) {
+            throw error;
+          }
+          this.logger.warn(`snapshot unavailable (${String(error)}); resuming from the saved list`);
+          return { ends };
+        }
+      } catch (error) {
+        this.lastError = String(error);
+        const delayMs = Math.min(BOOTSTRAP_MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempt, 6));
+        this.logger.warn(
+          `cannot bootstrap the deny-list (attempt ${attempt}, next in ${delayMs} ms): ${String(error)}`,
+        );
+        await sleep(delayMs, undefined, { signal: stopped }).catch(() => undefined);
+        if (stopped.aborted) {
+          throw new Error('revocation consumer stopped before it was ready');
+        }
+      }
+    }
+  }
+
+  private async loadSnapshotList(source: SnapshotSource): Promise<DenyList> {
+    const list = new DenyList();
+    // Bulk state, not propagation: no latency samples and no 'rule' event per snapshot line.
+    const { header, rules } = await loadSnapshot(source, (event) => list.apply(event));
+    this.logger.info(`loaded ${rules} rules from the snapshot (watermark seq ${header.watermark})`);
+    return list;
   }
 
   /** The first and the next offset of every partition, right now. */

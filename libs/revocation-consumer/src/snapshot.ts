@@ -1,6 +1,8 @@
 import {
   type InvalidationEventV1,
   InvalidationEventV1Schema,
+  type SnapshotEndV1,
+  SnapshotEndV1Schema,
   type SnapshotHeaderV1,
   SnapshotHeaderV1Schema,
 } from '@rescind/contracts';
@@ -23,6 +25,8 @@ export interface SnapshotSource {
 /**
  * Streams the snapshot and hands every rule event to `apply` as it arrives (NDJSON, line by
  * line: never the whole body in memory). Returns the header (watermark) and the rule count.
+ * Throws when the snapshot is refused, malformed, or cut short (no end line, or a count that
+ * differs from the lines received): apply into a list you discard then.
  */
 export async function loadSnapshot(
   source: SnapshotSource,
@@ -37,15 +41,24 @@ export async function loadSnapshot(
   }
   const decoder = new TextDecoder();
   let header: SnapshotHeaderV1 | undefined;
+  let end: SnapshotEndV1 | undefined;
   let rules = 0;
   let buffered = '';
   const line = (text: string): void => {
     if (text.length === 0) {
       return;
     }
+    if (end !== undefined) {
+      throw new Error('snapshot has data after its end line');
+    }
     const json = JSON.parse(text) as unknown;
     if (header === undefined) {
       header = SnapshotHeaderV1Schema.parse(json);
+      return;
+    }
+    const last = SnapshotEndV1Schema.safeParse(json);
+    if (last.success) {
+      end = last.data;
       return;
     }
     apply(InvalidationEventV1Schema.parse(json));
@@ -62,6 +75,12 @@ export async function loadSnapshot(
   line(buffered + decoder.decode());
   if (header === undefined) {
     throw new Error('snapshot was empty: no header line');
+  }
+  if (end === undefined) {
+    throw new Error(`snapshot was cut short after ${rules} rules: no end line`);
+  }
+  if (end.rules !== rules) {
+    throw new Error(`snapshot was cut short: ${rules} rules received, ${end.rules} announced`);
   }
   return { header, rules };
 }

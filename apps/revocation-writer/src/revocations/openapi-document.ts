@@ -387,7 +387,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
           operationId: 'denyListSnapshot',
           summary:
             'Every active rule as NDJSON: a header line {v, type: "snapshot", watermark, ' +
-            'generatedAt}, then one rule.set event per line (needs `read`)',
+            'generatedAt}, one rule.set event per line, then an end line {v, type: ' +
+            '"snapshot.end", rules} without which the snapshot was cut short (needs `read`)',
           security: [{ bearerAuth: [] }],
           responses: {
             '200': {

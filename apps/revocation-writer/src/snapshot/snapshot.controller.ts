@@ -1,5 +1,5 @@
 import { Controller, Get, Module, Res, UseGuards } from '@nestjs/common';
-import type { SnapshotHeaderV1 } from '@rescind/contracts';
+import type { SnapshotEndV1, SnapshotHeaderV1 } from '@rescind/contracts';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
@@ -45,6 +45,7 @@ export class SnapshotController {
   private async *lines(header: SnapshotHeaderV1): AsyncGenerator<string> {
     yield `${JSON.stringify(header)}\n`;
     let after = 0;
+    let rules = 0;
     for (;;) {
       const page = await rows<RuleRow>(
         this.dataSource.manager,
@@ -55,8 +56,11 @@ export class SnapshotController {
         [after],
       );
       if (page.length === 0) {
+        const end: SnapshotEndV1 = { v: 1, type: 'snapshot.end', rules };
+        yield `${JSON.stringify(end)}\n`;
         return;
       }
+      rules += page.length;
       yield page
         .map((row) => `${JSON.stringify(invalidationEventFor(toRule(row), header.generatedAt))}\n`)
         .join('');
