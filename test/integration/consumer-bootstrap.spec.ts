@@ -151,6 +151,7 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
     await waiting.stop();
     await expect(started).rejects.toThrow(/stopped before it was ready/);
     await expect(ready).rejects.toThrow(/stopped before it was ready/);
+    await expect(waiting.start()).rejects.toThrow(/cannot be started again: create a new one/);
   });
 
   it('trusts no snapshot cut short: it keeps nothing of it and loads a whole one', async () => {

@@ -209,6 +209,8 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   private list = new DenyList();
   /** The save to `persistPath` in progress, if any: saves never overlap. */
   private saving: Promise<void> | null = null;
+  /** `stop()` was called: the consumer is done for good (its metrics are unregistered). */
+  private stopped = false;
   /** Aborted by `stop()`: ends a bootstrap that is waiting for the broker or the writer. */
   private starting: AbortController | null = null;
   private lastSave: { at: number | null; rules: number | null; error: string | null } = {
@@ -280,6 +282,9 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
    * await consumer.start();
    */
   async start(): Promise<void> {
+    if (this.stopped) {
+      throw new Error('a stopped revocation consumer cannot be started again: create a new one');
+    }
     if (this.consumer) {
       return;
     }
@@ -426,12 +431,14 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   /**
-   * Leaves the group and disconnects. The deny-list stays readable.
+   * Leaves the group and disconnects, after saving the list (with `persistPath`). The deny-list
+   * stays readable; the consumer cannot be started again.
    *
    * @example
    * process.on('SIGTERM', () => void consumer.stop());
    */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.starting?.abort();
     this.timers.forEach((t) => clearInterval(t));
     this.timers = [];
