@@ -1,7 +1,7 @@
-import { Topics } from '@rescind/contracts';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import { loadGatewayConfig } from '../../apps/example-gateway/src/config/config';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
+import { KafkaBroker } from '../../tools/kafka/broker';
+import { startOwnBroker } from '../support/kafka';
 import { type RunningGateway, startGateway } from '../support/gateway';
 import { createTestSchema, type TestSchema } from '../support/postgres';
 import { TestIssuer } from '../support/test-issuer';
@@ -24,7 +24,7 @@ interface Answer {
  * Kafka-protocol broker into the gateway's local deny-list.
  */
 describe('example gateway, end to end', () => {
-  let broker: KafkaTestBroker;
+  let broker: KafkaBroker;
   let schema: TestSchema;
   let writer: RunningWriter;
   let gateway: RunningGateway;
@@ -71,7 +71,7 @@ describe('example gateway, end to end', () => {
 
   beforeAll(async () => {
     // A broker of our own: the last test takes it down.
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 3 } });
+    broker = await startOwnBroker(3);
     schema = await createTestSchema('gateway');
     writer = await startWriter(schema, broker.brokers, { HEARTBEAT_INTERVAL_MS: '200' });
     issuer = await TestIssuer.create();

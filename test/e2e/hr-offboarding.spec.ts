@@ -1,6 +1,6 @@
-import { Topics } from '@rescind/contracts';
 import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revocation-consumer';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
+import { KafkaBroker } from '../../tools/kafka/broker';
+import { startOwnBroker } from '../support/kafka';
 import { createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
 import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
@@ -13,7 +13,7 @@ const ISS = 'https://idp.example.com';
  * goes down, another termination is accepted, and nothing acknowledged is lost.
  */
 describe('HR offboarding, end to end', () => {
-  let broker: KafkaTestBroker;
+  let broker: KafkaBroker;
   let schema: TestSchema;
   let writer: RunningWriter;
   let consumer: RevocationConsumer;
@@ -21,7 +21,7 @@ describe('HR offboarding, end to end', () => {
 
   beforeAll(async () => {
     // A broker of our own: this test takes it down.
-    broker = await KafkaTestBroker.start({ brokers: 3, topics: { [Topics.invalidations]: 6 } });
+    broker = await startOwnBroker(6);
     schema = await createTestSchema('e2e');
     writer = await startWriter(schema, broker.brokers);
     consumer = createRevocationConsumer({

@@ -1,13 +1,13 @@
-import { Topics } from '@rescind/contracts';
 import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revocation-consumer';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
+import { KafkaBroker } from '../../tools/kafka/broker';
+import { startOwnBroker } from '../support/kafka';
 import { createTestSchema, type TestSchema } from '../support/postgres';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy } from '../../tools/net/tcp-proxy';
 import { waitFor } from '../support/wait-for';
 import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
 
@@ -20,7 +20,7 @@ const terminate = (writer: RunningWriter, id: string, subject: string) =>
   });
 
 describe('revocation consumer: snapshot bootstrap and freshness', () => {
-  let broker: KafkaTestBroker;
+  let broker: KafkaBroker;
   let schema: TestSchema;
   let writer: RunningWriter;
   let readerToken: string;
@@ -42,7 +42,7 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
   };
 
   beforeAll(async () => {
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 3 } });
+    broker = await startOwnBroker(3);
     schema = await createTestSchema('bootstrap');
     writer = await startWriter(schema, broker.brokers, { HEARTBEAT_INTERVAL_MS: '200' });
     readerToken = (

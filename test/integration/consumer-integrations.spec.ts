@@ -12,7 +12,6 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Topics } from '@rescind/contracts';
 import {
   createRevocationConsumer,
   type RevocationConsumer,
@@ -30,7 +29,8 @@ import {
 } from '@rescind/revocation-consumer/nest';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
+import { KafkaBroker } from '../../tools/kafka/broker';
+import { startOwnBroker } from '../support/kafka';
 import { createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
 import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
@@ -94,7 +94,7 @@ interface Answer {
 }
 
 describe('revocation consumer integrations: NestJS guard, Express-style middleware, Fastify hook', () => {
-  let broker: KafkaTestBroker;
+  let broker: KafkaBroker;
   let schema: TestSchema;
   let writer: RunningWriter;
   let nest: NestFastifyApplication;
@@ -184,7 +184,7 @@ describe('revocation consumer integrations: NestJS guard, Express-style middlewa
   const minuteAgo = (): number => Math.floor(Date.now() / 1000) - 60;
 
   beforeAll(async () => {
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 3 } });
+    broker = await startOwnBroker(3);
     schema = await createTestSchema('integrations');
     writer = await startWriter(schema, broker.brokers, { HEARTBEAT_INTERVAL_MS: '200' });
 

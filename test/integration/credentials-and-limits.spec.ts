@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Topics } from '@rescind/contracts';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
 import { runCli } from '../../apps/revocation-writer/src/admin-commands';
 import { RulePruner } from '../../apps/revocation-writer/src/rules/rule-pruner';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
 import { startTestConsumer } from '../support/consumer';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
+import { sharedBrokers, testTopics } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
 import { type RunningWriter, startWriter } from '../support/writer';
 
@@ -26,7 +25,7 @@ function post(writer: RunningWriter, token: string, body: unknown): Promise<Resp
 }
 
 describe('API credentials, expiry and rate limits', () => {
-  let broker: KafkaTestBroker;
+  const topics = testTopics('credentialsa');
   let schema: TestSchema;
   let writer: RunningWriter;
   let db: Client;
@@ -37,11 +36,11 @@ describe('API credentials, expiry and rate limits', () => {
   });
 
   beforeAll(async () => {
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 3 } });
+    await topics.create();
     schema = await createTestSchema('creds');
-    writer = await startWriter(schema, broker.brokers);
+    writer = await startWriter(schema, sharedBrokers(), topics.writerEnv);
     db = await connectToSchema(schema);
-    consumer = await startTestConsumer(broker.brokers);
+    consumer = await startTestConsumer(sharedBrokers(), { topic: topics.names.invalidations });
   });
 
   afterAll(async () => {
@@ -49,7 +48,6 @@ describe('API credentials, expiry and rate limits', () => {
     await db?.end();
     await writer?.stop();
     await schema?.drop();
-    await broker?.stop();
   });
 
   it('authenticates a credential created with the admin CLI, stores only its hash, and records the actor', async () => {

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { connectToSchema, createTestSchema, type TestSchema, rowCounts } from '../support/postgres';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy } from '../../tools/net/tcp-proxy';
 import { waitFor } from '../support/wait-for';
 import { INGEST_TOKEN, postHrEvent, type RunningWriter, startWriter } from '../support/writer';
 

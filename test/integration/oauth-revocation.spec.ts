@@ -7,7 +7,7 @@ import { startTestConsumer } from '../support/consumer';
 import { activeRules, basicAuth, postForm } from '../support/oauth-requests';
 import { call } from '../support/operator';
 import { connectToSchema, createTestSchema, type TestSchema, rowCounts } from '../support/postgres';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy } from '../../tools/net/tcp-proxy';
 import { issuersEnv, TestIssuer } from '../support/test-issuer';
 import { waitFor } from '../support/wait-for';
 import { type RunningWriter, startWriter } from '../support/writer';

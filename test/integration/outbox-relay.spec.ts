@@ -2,14 +2,14 @@ import { InvalidationEventV1Schema, Topics } from '@rescind/contracts';
 import type { Client } from 'pg';
 import { OutboxRepository } from '../../apps/revocation-writer/src/outbox/outbox.repository';
 import { startTelemetry } from '../../apps/revocation-writer/src/telemetry/telemetry';
-import { collectTopic, type ReceivedMessage } from '../support/kafka';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
+import { collectTopic, type ReceivedMessage, startOwnBroker } from '../support/kafka';
+import { KafkaBroker } from '../../tools/kafka/broker';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
 import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
 
 describe('outbox relay', () => {
-  let broker: KafkaTestBroker;
+  let broker: KafkaBroker;
   let schema: TestSchema;
   let writer: RunningWriter;
   let db: Client;
@@ -17,7 +17,7 @@ describe('outbox relay', () => {
   const telemetry = startTelemetry('rescind-writer-test', process.env);
 
   beforeAll(async () => {
-    broker = await KafkaTestBroker.start({ brokers: 3, topics: { [Topics.invalidations]: 6 } });
+    broker = await startOwnBroker(6);
     schema = await createTestSchema('relay');
     writer = await startWriter(schema, broker.brokers);
     db = await connectToSchema(schema);

@@ -1,16 +1,15 @@
 import type { ProblemDetails } from '../../apps/revocation-writer/src/http/problem-details';
 import type { CreatedRevocation } from '../../apps/revocation-writer/src/revocations/dto/revocations.dto';
-import { Topics } from '@rescind/contracts';
+import { sharedBrokers, testTopics } from '../support/kafka';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
 import { call } from '../support/operator';
 import { createTestSchema, type TestSchema } from '../support/postgres';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy } from '../../tools/net/tcp-proxy';
 import { type RunningWriter, startWriter } from '../support/writer';
 
 /** The operator API while PostgreSQL is unreachable: 503 + Retry-After, never a 2xx or a 500. */
 describe('operator API while PostgreSQL is unreachable', () => {
-  let broker: KafkaTestBroker;
+  const topics = testTopics('revocationss');
   let schema: TestSchema;
   let proxy: TcpProxy;
   let writer: RunningWriter;
@@ -18,12 +17,13 @@ describe('operator API while PostgreSQL is unreachable', () => {
   let ruleId: string;
 
   beforeAll(async () => {
-    broker = await KafkaTestBroker.start({ brokers: 1, topics: { [Topics.invalidations]: 1 } });
+    await topics.create();
     schema = await createTestSchema('opstorage');
     proxy = await TcpProxy.start('127.0.0.1', 5432);
     const url = new URL(schema.url);
     url.port = String(proxy.port);
-    writer = await startWriter({ ...schema, url: url.toString() }, broker.brokers, {
+    writer = await startWriter({ ...schema, url: url.toString() }, sharedBrokers(), {
+      ...topics.writerEnv,
       DATABASE_CONNECT_TIMEOUT_MS: '500',
     });
     admin = (await writer.app.get(CredentialsRepository).createCredential('storage-admin', 'admin'))
@@ -39,7 +39,6 @@ describe('operator API while PostgreSQL is unreachable', () => {
     await writer?.stop();
     await proxy?.stop();
     await schema?.drop();
-    await broker?.stop();
   });
 
   it('answers 503 storage_unavailable with Retry-After on every endpoint, and works again after', async () => {

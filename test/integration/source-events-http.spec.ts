@@ -1,12 +1,11 @@
-import { Topics } from '@rescind/contracts';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import { signWebhook } from '../../apps/revocation-writer/src/ingest/webhook-signature';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
 import { type CatalogueEntry, eventCatalogue, LEAKED_TOKEN } from '../support/event-catalogue';
 import { startTestConsumer } from '../support/consumer';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
+import { sharedBrokers, testTopics } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
 import { type RunningWriter, startWriter } from '../support/writer';
 
@@ -14,7 +13,7 @@ const secret = (n: number): string => `whsec_${Buffer.alloc(32, n).toString('bas
 const SECRETS = { hr: secret(1), idp: secret(2), siem: secret(3) };
 
 describe('POST /v1/events/{hr|idp|siem}', () => {
-  let broker: KafkaTestBroker;
+  const topics = testTopics('sourceevents');
   let schema: TestSchema;
   let writer: RunningWriter;
   let db: Client;
@@ -22,9 +21,10 @@ describe('POST /v1/events/{hr|idp|siem}', () => {
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 3 } });
+    await topics.create();
     schema = await createTestSchema('sources');
-    writer = await startWriter(schema, broker.brokers, {
+    writer = await startWriter(schema, sharedBrokers(), {
+      ...topics.writerEnv,
       WEBHOOK_SOURCES: 'hr,idp,siem',
       WEBHOOK_SECRET_HR: SECRETS.hr,
       WEBHOOK_SECRET_IDP: SECRETS.idp,
@@ -38,7 +38,7 @@ describe('POST /v1/events/{hr|idp|siem}', () => {
     for (const role of ['hr', 'idp', 'siem'] as const) {
       tokens[role] = (await credentials.createCredential(`${role}-system`, role)).token;
     }
-    consumer = await startTestConsumer(broker.brokers);
+    consumer = await startTestConsumer(sharedBrokers(), { topic: topics.names.invalidations });
   });
 
   afterAll(async () => {
@@ -46,7 +46,6 @@ describe('POST /v1/events/{hr|idp|siem}', () => {
     await db?.end();
     await writer?.stop();
     await schema?.drop();
-    await broker?.stop();
   });
 
   function bearer(source: string, body: unknown, token = tokens[source]!): Promise<Response> {

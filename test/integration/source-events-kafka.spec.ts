@@ -1,20 +1,19 @@
-import { Topics } from '@rescind/contracts';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Client } from 'pg';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
 import { eventCatalogue } from '../support/event-catalogue';
-import { collectTopic, type ReceivedMessage } from '../support/kafka';
+import { collectTopic, type ReceivedMessage, sharedBrokers, testTopics } from '../support/kafka';
 import { startTestConsumer } from '../support/consumer';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy } from '../../tools/net/tcp-proxy';
 import { waitFor } from '../support/wait-for';
 import { type RunningWriter, startWriter } from '../support/writer';
 
 const GROUP = 'rescind-writer-kafka-test';
+const topics = testTopics('kafkain', { partitions: 2 });
+const Topics = topics.names;
 
 describe('Kafka input topics', () => {
-  let broker: KafkaTestBroker;
   let schema: TestSchema;
   let proxy: TcpProxy;
   let writer: RunningWriter;
@@ -27,7 +26,8 @@ describe('Kafka input topics', () => {
   const startTheWriter = (group = GROUP): Promise<RunningWriter> => {
     const url = new URL(schema.url);
     url.port = String(proxy.port);
-    return startWriter({ ...schema, url: url.toString() }, broker.brokers, {
+    return startWriter({ ...schema, url: url.toString() }, sharedBrokers(), {
+      ...topics.writerEnv,
       KAFKA_INGEST_SOURCES: 'hr,idp,siem',
       KAFKA_INGEST_GROUP_ID: group,
       KAFKA_INGEST_MAX_WAIT_MS: '50',
@@ -36,21 +36,13 @@ describe('Kafka input topics', () => {
   };
 
   beforeAll(async () => {
-    broker = await KafkaTestBroker.start({
-      topics: {
-        [Topics.invalidations]: 3,
-        [Topics.deadLetter]: 1,
-        [Topics.hrEvents]: 2,
-        [Topics.idpEvents]: 2,
-        [Topics.siemEvents]: 2,
-      },
-    });
+    await topics.create();
     schema = await createTestSchema('kafkain');
     proxy = await TcpProxy.start('127.0.0.1', 5432);
     writer = await startTheWriter();
     db = await connectToSchema(schema);
     const kafka = new Kafka({
-      brokers: broker.brokers,
+      brokers: sharedBrokers(),
       clientId: 'test-producer',
       logLevel: logLevel.NOTHING,
     });
@@ -58,8 +50,8 @@ describe('Kafka input topics', () => {
     await producer.connect();
     admin = kafka.admin();
     await admin.connect();
-    dlq = await collectTopic(broker.brokers, Topics.deadLetter);
-    consumer = await startTestConsumer(broker.brokers);
+    dlq = await collectTopic(sharedBrokers(), Topics.deadLetter);
+    consumer = await startTestConsumer(sharedBrokers(), { topic: Topics.invalidations });
   });
 
   afterAll(async () => {
@@ -71,7 +63,6 @@ describe('Kafka input topics', () => {
     await writer?.stop();
     await proxy?.stop();
     await schema?.drop();
-    await broker?.stop();
   });
 
   const topicOf = { hr: Topics.hrEvents, idp: Topics.idpEvents, siem: Topics.siemEvents };

@@ -1,8 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { Topics } from '@rescind/contracts';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
 import { startTestConsumer } from '../support/consumer';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { PollTransmitter } from '../support/ssf-poll-transmitter';
@@ -14,7 +12,8 @@ import {
   TRANSMITTER_ISS,
   unsignedSet,
 } from '../support/ssf-transmitter';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy } from '../../tools/net/tcp-proxy';
+import { sharedBrokers, testTopics } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
 import { type RunningWriter, startWriter } from '../support/writer';
 
@@ -75,7 +74,7 @@ function reportedIn(transmitter: PollTransmitter, jti: string): number[] {
 }
 
 describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmitter)', () => {
-  let broker: KafkaTestBroker;
+  const topics = testTopics('ssfpolling');
   let schema: TestSchema;
   let signer: TestTransmitter;
   let other: TestTransmitter;
@@ -91,9 +90,10 @@ describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmi
     transmitter = await PollTransmitter.start(signer, { authorization: POLL_AUTHORIZATION });
     // The writer reaches the transmitter through a proxy, to take it off the network.
     proxy = await TcpProxy.start('127.0.0.1', transmitter.listenPort);
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 3 } });
+    await topics.create();
     schema = await createTestSchema('ssfpoll');
-    writer = await startWriter(schema, broker.brokers, {
+    writer = await startWriter(schema, sharedBrokers(), {
+      ...topics.writerEnv,
       SSF_TRANSMITTERS: JSON.stringify([
         // 64 KiB: ample for 20 test SETs, far below the transmitter's oversized answers.
         polled(signer, `http://127.0.0.1:${proxy.port}/ssf/poll`, { maxResponseBytes: 65_536 }),
@@ -101,7 +101,7 @@ describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmi
       ]),
     });
     db = await connectToSchema(schema);
-    consumer = await startTestConsumer(broker.brokers);
+    consumer = await startTestConsumer(sharedBrokers(), { topic: topics.names.invalidations });
   });
 
   afterAll(async () => {
@@ -111,7 +111,6 @@ describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmi
     await proxy?.stop();
     await transmitter?.stop();
     await schema?.drop();
-    await broker?.stop();
   });
 
   afterEach(() => {
@@ -373,7 +372,7 @@ describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmi
 });
 
 describe('RFC 8936 poll delivery: moreAvailable', () => {
-  let broker: KafkaTestBroker;
+  const topics = testTopics('ssfpolling');
   let schema: TestSchema;
   let transmitter: PollTransmitter;
   let writer: RunningWriter;
@@ -386,11 +385,12 @@ describe('RFC 8936 poll delivery: moreAvailable', () => {
     for (let i = 0; i < 5; i++) {
       jtis.push(await transmitter.publish(accountDisabled, { subId: user(`poll-drain-${i}`) }));
     }
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 1 } });
+    await topics.create();
     schema = await createTestSchema('ssfdrain');
     db = await connectToSchema(schema);
     // An interval far beyond the waits below: only moreAvailable can explain a second poll.
-    writer = await startWriter(schema, broker.brokers, {
+    writer = await startWriter(schema, sharedBrokers(), {
+      ...topics.writerEnv,
       SSF_TRANSMITTERS: JSON.stringify([
         polled(signer, transmitter.endpoint, { intervalMs: 600_000, maxEvents: 2 }),
       ]),
@@ -402,7 +402,6 @@ describe('RFC 8936 poll delivery: moreAvailable', () => {
     await db?.end();
     await transmitter?.stop();
     await schema?.drop();
-    await broker?.stop();
   });
 
   it('polls again at once while the transmitter has more, acknowledging as it goes', async () => {
@@ -424,7 +423,7 @@ describe('RFC 8936 poll delivery: moreAvailable', () => {
 });
 
 describe('RFC 8936 poll delivery while PostgreSQL is unreachable', () => {
-  let broker: KafkaTestBroker;
+  const topics = testTopics('ssfpolling');
   let schema: TestSchema;
   let pgProxy: TcpProxy;
   let transmitter: PollTransmitter;
@@ -434,13 +433,14 @@ describe('RFC 8936 poll delivery while PostgreSQL is unreachable', () => {
   beforeAll(async () => {
     const signer = await TestTransmitter.create();
     transmitter = await PollTransmitter.start(signer);
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 1 } });
+    await topics.create();
     schema = await createTestSchema('ssfpgdown');
     db = await connectToSchema(schema);
     pgProxy = await TcpProxy.start('127.0.0.1', 5432);
     const url = new URL(schema.url);
     url.port = String(pgProxy.port);
-    writer = await startWriter({ ...schema, url: url.toString() }, broker.brokers, {
+    writer = await startWriter({ ...schema, url: url.toString() }, sharedBrokers(), {
+      ...topics.writerEnv,
       DATABASE_CONNECT_TIMEOUT_MS: '500',
       SSF_TRANSMITTERS: JSON.stringify([polled(signer, transmitter.endpoint)]),
     });
@@ -452,7 +452,6 @@ describe('RFC 8936 poll delivery while PostgreSQL is unreachable', () => {
     await db?.end();
     await transmitter?.stop();
     await schema?.drop();
-    await broker?.stop();
   });
 
   it('neither acknowledges nor reports a SET it could not store, and records it once PostgreSQL is back', async () => {
@@ -492,7 +491,7 @@ describe('RFC 8936 poll delivery while PostgreSQL is unreachable', () => {
 });
 
 describe('RFC 8936 poll delivery: reporting what is pending when the writer stops', () => {
-  let broker: KafkaTestBroker;
+  const topics = testTopics('ssfpolling');
   let schema: TestSchema;
   let signer: TestTransmitter;
   let db: Client;
@@ -502,7 +501,7 @@ describe('RFC 8936 poll delivery: reporting what is pending when the writer stop
 
   beforeAll(async () => {
     signer = await TestTransmitter.create();
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 1 } });
+    await topics.create();
     schema = await createTestSchema('ssfstop');
     db = await connectToSchema(schema);
   });
@@ -517,7 +516,6 @@ describe('RFC 8936 poll delivery: reporting what is pending when the writer stop
   afterAll(async () => {
     await db?.end();
     await schema?.drop();
-    await broker?.stop();
   });
 
   /** A transmitter with these SETs already queued: the writer's first poll gets them. */
@@ -532,7 +530,8 @@ describe('RFC 8936 poll delivery: reporting what is pending when the writer stop
     transmitter: PollTransmitter,
     poll: Record<string, unknown>,
   ): Promise<RunningWriter> {
-    liveWriter = await startWriter(schema, broker.brokers, {
+    liveWriter = await startWriter(schema, sharedBrokers(), {
+      ...topics.writerEnv,
       SSF_TRANSMITTERS: JSON.stringify([polled(signer, transmitter.endpoint, poll)]),
     });
     return liveWriter;

@@ -1,7 +1,5 @@
-import { Topics } from '@rescind/contracts';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
 import { startTestConsumer } from '../support/consumer';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import {
@@ -12,13 +10,14 @@ import {
   TRANSMITTER_ISS,
   unsignedSet,
 } from '../support/ssf-transmitter';
+import { sharedBrokers, testTopics } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
 import { type RunningWriter, startWriter } from '../support/writer';
 
 const IDP = 'https://idp.example.com';
 
 describe('POST /ssf/events (RFC 8935 push of CAEP/RISC SETs)', () => {
-  let broker: KafkaTestBroker;
+  const topics = testTopics('ssfreceiver');
   let schema: TestSchema;
   let writer: RunningWriter;
   let db: Client;
@@ -27,14 +26,15 @@ describe('POST /ssf/events (RFC 8935 push of CAEP/RISC SETs)', () => {
 
   beforeAll(async () => {
     transmitter = await TestTransmitter.create();
-    broker = await KafkaTestBroker.start({ topics: { [Topics.invalidations]: 3 } });
+    await topics.create();
     schema = await createTestSchema('ssf');
-    writer = await startWriter(schema, broker.brokers, {
+    writer = await startWriter(schema, sharedBrokers(), {
+      ...topics.writerEnv,
       SSF_TRANSMITTERS: JSON.stringify([transmitter.config()]),
       CUSTOM_RULE_CLAIMS: 'email',
     });
     db = await connectToSchema(schema);
-    consumer = await startTestConsumer(broker.brokers);
+    consumer = await startTestConsumer(sharedBrokers(), { topic: topics.names.invalidations });
   });
 
   afterAll(async () => {
@@ -42,7 +42,6 @@ describe('POST /ssf/events (RFC 8935 push of CAEP/RISC SETs)', () => {
     await db?.end();
     await writer?.stop();
     await schema?.drop();
-    await broker?.stop();
   });
 
   function push(set: string, contentType = 'application/secevent+jwt'): Promise<Response> {

@@ -1,4 +1,4 @@
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__RESCIND_KAFKA_TEST_BROKER__?.stop();
-  globalThis.__RESCIND_KAFKA_TEST_BROKER__ = undefined;
+  await globalThis.__RESCIND_KAFKA_BROKER__?.stop();
+  globalThis.__RESCIND_KAFKA_BROKER__ = undefined;
 }

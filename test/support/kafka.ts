@@ -1,5 +1,75 @@
+import { type TopicRole, topicSpecs } from '@rescind/contracts';
 import { type IHeaders, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ensureTopics } from '../../apps/revocation-writer/src/topics/ensure-topics';
+import { KafkaBroker } from '../../tools/kafka/broker';
+
+/** The run's shared broker (jest global setup). */
+export const sharedBrokers = (): string[] => process.env.RESCIND_TEST_KAFKA_BROKERS!.split(',');
+
+/** Topic names of one test file on the shared broker, and how to hand them to writer and consumer. */
+export interface TestTopics {
+  names: Record<TopicRole, string>;
+  /** Environment for startWriter: every topic the writer reads or writes. */
+  writerEnv: Record<string, string>;
+  /** Creates the topics (default: on the shared broker) with the real specs. */
+  create(brokers?: string[]): Promise<void>;
+}
+
+/**
+ * The project's topics under names of the test file's own (`<prefix>.<role>.<random>`), with the
+ * real specs, created through the writer's `ensureTopics` by `create()`. A test file isolates
+ * itself this way instead of starting a broker. Names are known at once (usable in `describe`).
+ */
+export function testTopics(
+  prefix: string,
+  options: { partitions?: number; overrides?: Parameters<typeof topicSpecs>[1] } = {},
+): TestTopics {
+  const suffix = randomBytes(4).toString('hex');
+  const roles: TopicRole[] = ['invalidations', 'deadLetter', 'hrEvents', 'idpEvents', 'siemEvents'];
+  const names = Object.fromEntries(roles.map((r) => [r, `${prefix}.${r}.${suffix}`])) as Record<
+    TopicRole,
+    string
+  >;
+  const specs = topicSpecs(names, options.overrides).map((spec) =>
+    options.partitions !== undefined && spec.role !== 'deadLetter'
+      ? { ...spec, partitions: options.partitions }
+      : spec,
+  );
+  return {
+    names,
+    writerEnv: {
+      KAFKA_INVALIDATION_TOPIC: names.invalidations,
+      KAFKA_DLQ_TOPIC: names.deadLetter,
+      KAFKA_TOPIC_HR_EVENTS: names.hrEvents,
+      KAFKA_TOPIC_IDP_EVENTS: names.idpEvents,
+      KAFKA_TOPIC_SIEM_EVENTS: names.siemEvents,
+    },
+    async create(brokers = sharedBrokers()) {
+      const admin = new Kafka({
+        brokers,
+        clientId: 'test-topics',
+        logLevel: logLevel.NOTHING,
+      }).admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, specs);
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+}
+
+/** {@link testTopics}, created at once on `brokers` (default: the shared broker). */
+export async function createTestTopics(
+  prefix: string,
+  options: Parameters<typeof testTopics>[1] & { brokers?: string[] } = {},
+): Promise<TestTopics> {
+  const topics = testTopics(prefix, options);
+  await topics.create(options.brokers);
+  return topics;
+}
 
 export interface ReceivedMessage {
   partition: number;
@@ -52,4 +122,18 @@ export async function collectTopic(brokers: string[], topic: string) {
     },
   });
   return { messages, stop: () => consumer.disconnect() };
+}
+
+/**
+ * A broker of the test's own, for tests that kill, pause or cut it off: a TCP proxy in front
+ * (advertised, so clients really go through it) and the project's topics, `partitions` each
+ * (the dead-letter topic keeps its one).
+ */
+export function startOwnBroker(partitions = 3): Promise<KafkaBroker> {
+  return KafkaBroker.start({
+    proxy: true,
+    topics: topicSpecs().map((spec) =>
+      spec.role === 'deadLetter' ? spec : { ...spec, partitions },
+    ),
+  });
 }

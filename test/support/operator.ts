@@ -1,9 +1,8 @@
-import { Topics } from '@rescind/contracts';
 import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import type { Role } from '../../apps/revocation-writer/src/auth/permissions';
-import { KafkaTestBroker } from '../../tools/kafka-test-broker/launcher';
+import { sharedBrokers, testTopics, type TestTopics } from './kafka';
 import { connectToSchema, createTestSchema, type TestSchema } from './postgres';
 import { type RunningWriter, startWriter } from './writer';
 
@@ -11,7 +10,9 @@ import { type RunningWriter, startWriter } from './writer';
 export type Tokens = Record<Role, string>;
 
 export interface OperatorHarness {
-  broker: KafkaTestBroker;
+  /** This harness's topics on the shared broker. */
+  topics: TestTopics;
+  brokers: string[];
   schema: TestSchema;
   writer: RunningWriter;
   /** A client on the test schema, to count and read rows. */
@@ -27,16 +28,19 @@ export interface OperatorHarness {
 const ROLES: Role[] = ['hr', 'idp', 'siem', 'operator', 'admin', 'reader', 'introspector'];
 
 /**
- * A writer of its own for one test file: its own broker (so no other file's rules, with their
- * own seqs, reach its consumers), its own schema, and one API credential per role.
+ * A writer of its own for one test file: its own topics on the shared broker (so no other file's
+ * rules, with their own seqs, reach its consumers), its own schema, and one API credential per
+ * role.
  */
 export async function startOperatorHarness(
   prefix: string,
   env: Record<string, string> = {},
 ): Promise<OperatorHarness> {
-  const broker = await KafkaTestBroker.start({ brokers: 1, topics: { [Topics.invalidations]: 3 } });
+  const topics = testTopics(prefix, { partitions: 3 });
+  await topics.create();
+  const brokers = sharedBrokers();
   const schema = await createTestSchema(prefix);
-  const writer = await startWriter(schema, broker.brokers, env);
+  const writer = await startWriter(schema, brokers, { ...topics.writerEnv, ...env });
   const db = await connectToSchema(schema);
   const credentials = writer.app.get(CredentialsRepository);
   const tokens = {} as Tokens;
@@ -48,7 +52,8 @@ export async function startOperatorHarness(
   }
   const consumers: RevocationConsumer[] = [];
   return {
-    broker,
+    topics,
+    brokers,
     schema,
     writer,
     db,
@@ -56,7 +61,8 @@ export async function startOperatorHarness(
     actors,
     async consumer() {
       const consumer = createRevocationConsumer({
-        brokers: broker.brokers,
+        brokers,
+        topic: topics.names.invalidations,
         groupIdPrefix: `${prefix}-enforcement-point`,
         sessionTimeoutMs: 6000,
         heartbeatIntervalMs: 500,
@@ -74,7 +80,6 @@ export async function startOperatorHarness(
       await db.end();
       await writer.stop();
       await schema.drop();
-      await broker.stop();
     },
   };
 }

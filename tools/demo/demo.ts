@@ -1,14 +1,15 @@
 /**
- * One command, no Docker: starts the Kafka-protocol test broker, the writer and a separate
- * enforcement-point process, posts an HR termination and shows the revocation arrive.
- * Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres) and
- * librdkafka-dev + gcc for the broker. Run with `npm run demo`.
+ * One command, no Docker: starts a real Apache Kafka broker (tools/kafka, the jars from Maven
+ * Central), the writer and a separate enforcement-point process, posts an HR termination and
+ * shows the revocation arrive. Needs PostgreSQL (DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/postgres), Java 17 and Maven. Run with `npm run demo`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { buildKafkaTestBroker, KafkaTestBroker } from '../kafka-test-broker/launcher';
+import { topicSpecs } from '@rescind/contracts';
+import { KafkaBroker } from '../kafka/broker';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -65,9 +66,8 @@ async function check(sub: string, iat: number): Promise<string> {
 async function main(): Promise<void> {
   const schema = `rescind_demo_${randomBytes(4).toString('hex')}`;
   const children: ChildProcess[] = [];
-  buildKafkaTestBroker();
-  const broker = await KafkaTestBroker.start({ topics: { 'revocation.invalidations.v1': 6 } });
-  console.log(`[demo] Kafka-protocol test broker at ${broker.brokers.join(',')}`);
+  const broker = await KafkaBroker.start({ topics: topicSpecs() });
+  console.log(`[demo] Apache Kafka broker (KRaft) at ${broker.brokers.join(',')}`);
   try {
     children.push(
       startTs(
