@@ -1,6 +1,6 @@
 import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
-import { KafkaBroker } from '../../tools/kafka/broker';
+import { type KafkaBroker } from '../../tools/kafka/broker';
 import { startOwnBroker } from '../support/kafka';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';

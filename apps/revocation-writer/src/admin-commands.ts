@@ -1,8 +1,11 @@
+import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { CredentialsRepository } from './auth/credentials.repository';
 import { ROLES, type Role } from './auth/permissions';
 import { loadConfig, type WriterConfig } from './config/config';
 import { dataSourceOptions, runMigrations } from './database/data-source';
+import { ensureTopics } from './topics/ensure-topics';
+import { writerTopicSpecs } from './topics/writer-topics';
 
 const USAGE = `usage:
   rescind-admin credential create --name NAME --role ROLE [--issuer ISS]
@@ -10,6 +13,10 @@ const USAGE = `usage:
   rescind-admin credential disable --name NAME
   rescind-admin client create --client-id ID --name NAME --issuer ISS
   rescind-admin client bind --client-id ID --issuer ISS   (a client registered without an issuer)
+  rescind-admin topics ensure
+      (creates the Kafka topics with their specified partitions and configs, and sets the configs
+      of existing topics back to the spec; reads KAFKA_BROKERS, KAFKA_SSL*, KAFKA_SASL* and the
+      topic names like the writer; needs no database)
 Reads DATABASE_URL / DATABASE_SCHEMA and ISSUERS like the writer: ISS must be one of ISSUERS.
 Secrets are printed once and stored hashed.`;
 
@@ -48,6 +55,24 @@ function trustedIssuer(issuer: string, config: WriterConfig): { issuer: string; 
   return { issuer };
 }
 
+/** `topics ensure`: the configured topics, created or set back to their specs; JSON lines out. */
+async function ensureConfiguredTopics(config: WriterConfig): Promise<string> {
+  const admin = new Kafka({
+    ...config.kafka.security,
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-admin`,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8 },
+  }).admin();
+  await admin.connect();
+  try {
+    const outcomes = await ensureTopics(admin, writerTopicSpecs(config));
+    return outcomes.map((outcome) => JSON.stringify(outcome)).join('\n');
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Creates and disables API credentials, creates OAuth clients and binds them to an issuer. */
 export async function runCli(
   args: string[],
@@ -60,6 +85,9 @@ export async function runCli(
     INGEST_AUTH_DISABLED: 'true',
     INGEST_BEARER_TOKEN: undefined,
   });
+  if (noun === 'topics' && verb === 'ensure') {
+    return ensureConfiguredTopics(config);
+  }
   await runMigrations(config.database);
   const dataSource = new DataSource(dataSourceOptions(config.database, 1));
   await dataSource.initialize();
