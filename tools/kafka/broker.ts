@@ -125,23 +125,7 @@ function storageTemplate(libs: string): string {
   const work = mkdtempSync(path.join(cacheDir(), 'format-'));
   try {
     const logDir = path.join(work, 'data');
-    const properties = path.join(work, 'server.properties');
-    writeFileSync(
-      properties,
-      serverProperties({ logDir, port: 1, controllerPort: 2, advertisedPort: 1 }, {}),
-    );
-    execFileSync(
-      'java',
-      javaArgs(libs, 256, 'kafka.tools.StorageTool', [
-        'format',
-        '--ignore-formatted',
-        '-t',
-        CLUSTER_ID,
-        '-c',
-        properties,
-      ]),
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    format(libs, logDir, []);
     if (!existsSync(template)) {
       renameSync(logDir, template);
     }
@@ -151,6 +135,71 @@ function storageTemplate(libs: string): string {
   return template;
 }
 
+/** Formats `logDir` as KRaft storage for node 1; `extra` are more StorageTool arguments. */
+function format(libs: string, logDir: string, extra: string[]): void {
+  const properties = path.join(path.dirname(logDir), 'format.properties');
+  writeFileSync(
+    properties,
+    serverProperties({ logDir, port: 1, controllerPort: 2, advertisedPort: 1 }, {}),
+  );
+  execFileSync(
+    'java',
+    javaArgs(libs, 256, 'kafka.tools.StorageTool', [
+      'format',
+      '--ignore-formatted',
+      '-t',
+      CLUSTER_ID,
+      '-c',
+      properties,
+      ...extra,
+    ]),
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  rmSync(properties, { force: true });
+}
+
+/** A SCRAM user of a broker's TLS listener, created at format time (`--add-scram`). */
+export interface ScramUser {
+  mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  username: string;
+  password: string;
+}
+
+/**
+ * A TLS listener (besides the plaintext one), advertised as `localhost:<port>`: `keystore` is a
+ * PEM file with the broker's unencrypted PKCS#8 private key and its certificate chain (for the
+ * name `localhost`). With `scram`, clients must also authenticate with SASL/SCRAM (SASL_SSL).
+ */
+export interface TlsListenerOptions {
+  keystore: string;
+  scram?: ScramUser[];
+}
+
+interface TlsListener {
+  /** Listener name, also its security protocol: `SSL` or `SASL_SSL`. */
+  name: 'SSL' | 'SASL_SSL';
+  port: number;
+  settings: Record<string, string>;
+}
+
+function tlsListener(tls: TlsListenerOptions, port: number): TlsListener {
+  const name = tls.scram ? 'SASL_SSL' : 'SSL';
+  const prefix = `listener.name.${name.toLowerCase()}`;
+  const settings: Record<string, string> = {
+    [`${prefix}.ssl.keystore.type`]: 'PEM',
+    [`${prefix}.ssl.keystore.location`]: tls.keystore,
+  };
+  if (tls.scram) {
+    const mechanisms = [...new Set(tls.scram.map((u) => u.mechanism))];
+    settings[`${prefix}.sasl.enabled.mechanisms`] = mechanisms.join(',');
+    for (const mechanism of mechanisms) {
+      settings[`${prefix}.${mechanism.toLowerCase()}.sasl.jaas.config`] =
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+    }
+  }
+  return { name, port, settings };
+}
+
 interface Ports {
   logDir: string;
   port: number;
@@ -158,16 +207,33 @@ interface Ports {
   advertisedPort: number;
 }
 
-function serverProperties(ports: Ports, overrides: Record<string, string>): string {
+function serverProperties(
+  ports: Ports,
+  overrides: Record<string, string>,
+  tls?: TlsListener,
+): string {
+  // The TLS listener, if any, listens on 127.0.0.1 and is advertised under the certificate's name.
   const settings: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${ports.controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${ports.port},CONTROLLER://127.0.0.1:${ports.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${ports.advertisedPort}`,
+    listeners: [
+      `PLAINTEXT://127.0.0.1:${ports.port}`,
+      `CONTROLLER://127.0.0.1:${ports.controllerPort}`,
+      ...(tls ? [`${tls.name}://127.0.0.1:${tls.port}`] : []),
+    ].join(','),
+    'advertised.listeners': [
+      `PLAINTEXT://127.0.0.1:${ports.advertisedPort}`,
+      ...(tls ? [`${tls.name}://localhost:${tls.port}`] : []),
+    ].join(','),
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': [
+      'PLAINTEXT:PLAINTEXT',
+      'CONTROLLER:PLAINTEXT',
+      ...(tls ? [`${tls.name}:${tls.name}`] : []),
+    ].join(','),
+    ...tls?.settings,
     'log.dirs': ports.logDir,
     // One node: internal topics cannot have more replicas than that.
     'offsets.topic.replication.factor': '1',
@@ -210,6 +276,8 @@ export interface KafkaBrokerOptions {
   port?: number;
   /** Broker settings on top of the launcher's. */
   config?: Record<string, string>;
+  /** A TLS (or, with SCRAM users, SASL_SSL) listener besides the plaintext one. */
+  tls?: TlsListenerOptions;
   /** Maximum heap (MiB). Default 512. */
   heapMb?: number;
   /** How long to wait for the broker to answer metadata (ms). Default 60 s. */
@@ -235,6 +303,8 @@ export class KafkaBroker {
     private readonly proxy: TcpProxy | null,
     /** bootstrap.servers, e.g. ['127.0.0.1:40291'] (the proxy's address with `proxy: true`). */
     readonly brokers: string[],
+    /** bootstrap.servers of the TLS listener (`localhost:<port>`), when started with `tls`. */
+    readonly tlsBrokers: string[],
     private readonly heapMb: number,
     private readonly readyTimeoutMs: number,
   ) {}
@@ -246,16 +316,33 @@ export class KafkaBroker {
     const logDir = options.logDir ?? mkdtempSync(path.join(tmpdir(), 'rescind-kafka-'));
     const data = path.join(logDir, 'data');
     if (!existsSync(path.join(data, 'meta.properties'))) {
-      cpSync(template, data, { recursive: true });
+      if (options.tls?.scram) {
+        // SCRAM credentials live in the cluster metadata: they are written when formatting.
+        format(
+          libs,
+          data,
+          options.tls.scram.flatMap((u) => [
+            '--add-scram',
+            `${u.mechanism}=[name=${u.username},password=${u.password}]`,
+          ]),
+        );
+      } else {
+        cpSync(template, data, { recursive: true });
+      }
     }
     const port = options.port ?? (await freePort());
     const controllerPort = await freePort();
     const proxy = options.proxy ? await TcpProxy.start('127.0.0.1', port) : null;
     const advertisedPort = proxy?.port ?? port;
+    const tlsPort = options.tls ? await freePort() : null;
     const properties = path.join(logDir, 'server.properties');
     writeFileSync(
       properties,
-      serverProperties({ logDir: data, port, controllerPort, advertisedPort }, options.config ?? {}),
+      serverProperties(
+        { logDir: data, port, controllerPort, advertisedPort },
+        options.config ?? {},
+        options.tls && tlsPort !== null ? tlsListener(options.tls, tlsPort) : undefined,
+      ),
     );
     const broker = new KafkaBroker(
       libs,
@@ -264,6 +351,7 @@ export class KafkaBroker {
       ownsLogDir,
       proxy,
       [`127.0.0.1:${advertisedPort}`],
+      tlsPort === null ? [] : [`localhost:${tlsPort}`],
       options.heapMb ?? 512,
       options.readyTimeoutMs ?? 60_000,
     );
@@ -405,7 +493,9 @@ export class KafkaBroker {
         return;
       }
       if (Date.now() > deadline) {
-        throw new Error(`Kafka broker did not answer within ${this.readyTimeoutMs} ms:\n${this.logTail()}`);
+        throw new Error(
+          `Kafka broker did not answer within ${this.readyTimeoutMs} ms:\n${this.logTail()}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -455,7 +545,10 @@ export class KafkaBroker {
 
   private logTail(): string {
     try {
-      return readFileSync(path.join(this.logDir, 'broker.log'), 'utf8').split('\n').slice(-30).join('\n');
+      return readFileSync(path.join(this.logDir, 'broker.log'), 'utf8')
+        .split('\n')
+        .slice(-30)
+        .join('\n');
     } catch {
       return '(no broker.log)';
     }
