@@ -1,14 +1,18 @@
 import { NestFactory } from '@nestjs/core';
+import type { CustomStrategy } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { WriterConfig } from './config/config';
 import { runMigrations } from './database/data-source';
 import { ProblemDetailsFilter } from './http/problem-details';
+import { KafkaIngestServer } from './ingest/kafka-ingest.server';
 
 /**
- * Builds the writer: migrations first, then the Nest application on Fastify. Used by `main.ts`
- * and by the tests, which boot the real thing.
+ * Builds the writer: migrations first, then the Nest application on Fastify with the input
+ * topics as a connected microservice, initialized and consuming (HTTP listens when the caller
+ * says so). Used by `main.ts` and by the tests, which boot the real thing; `app.close()` stops
+ * both.
  */
 export async function createWriterApp(config: WriterConfig): Promise<NestFastifyApplication> {
   await runMigrations(config.database);
@@ -36,5 +40,15 @@ export async function createWriterApp(config: WriterConfig): Promise<NestFastify
     );
   app.useGlobalFilters(new ProblemDetailsFilter(config.http.retryAfterSeconds));
   app.enableShutdownHooks();
+  // The input topics (docs/adr/0002). With an ApplicationConfig of their own (no
+  // inheritAppConfig): the HTTP app's global guard (rate limit) and filter (problem details)
+  // never see a Kafka record.
+  app.connectMicroservice<CustomStrategy>(
+    { strategy: app.get(KafkaIngestServer) },
+    { inheritAppConfig: false },
+  );
+  await app.init();
+  // Resolves at once; the server connects in the background (the writer starts without Kafka).
+  await app.startAllMicroservices();
   return app;
 }

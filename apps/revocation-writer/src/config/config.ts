@@ -296,6 +296,13 @@ const EnvSchema = z.object({
    * arrives; this only bounds idle polling (and the latency on brokers that do not wake fetches).
    */
   KAFKA_INGEST_MAX_WAIT_MS: int(10, 30_000).default(1000),
+  /**
+   * Consumer-group session timeout of the writer on the input topics (ms): how long the group
+   * waits for a writer that stopped without leaving (killed, hung, cut off) before its partitions
+   * move to the others. Their uncommitted messages are then redelivered, which idempotency
+   * absorbs. The broker bounds it (group.min/max.session.timeout.ms, 6 s to 30 min by default).
+   */
+  KAFKA_INGEST_SESSION_TIMEOUT_MS: int(6000, 1_800_000).default(30_000),
   KAFKA_TOPIC_HR_EVENTS: z.string().min(1).default(Topics.hrEvents),
   KAFKA_TOPIC_IDP_EVENTS: z.string().min(1).default(Topics.idpEvents),
   KAFKA_TOPIC_SIEM_EVENTS: z.string().min(1).default(Topics.siemEvents),
@@ -369,6 +376,7 @@ export interface WriterConfig {
       sources: Array<'hr' | 'idp' | 'siem'>;
       groupId: string;
       maxWaitMs: number;
+      sessionTimeoutMs: number;
       topics: Record<'hr' | 'idp' | 'siem', string>;
       deadLetterTopic: string;
     };
@@ -423,6 +431,7 @@ export function loadConfig(env: Record<string, string | undefined>): WriterConfi
         sources: e.KAFKA_INGEST_SOURCES,
         groupId: e.KAFKA_INGEST_GROUP_ID,
         maxWaitMs: e.KAFKA_INGEST_MAX_WAIT_MS,
+        sessionTimeoutMs: e.KAFKA_INGEST_SESSION_TIMEOUT_MS,
         topics: {
           hr: e.KAFKA_TOPIC_HR_EVENTS,
           idp: e.KAFKA_TOPIC_IDP_EVENTS,
