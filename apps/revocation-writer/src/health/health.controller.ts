@@ -1,5 +1,6 @@
 import { Controller, Get, Injectable, Res, ServiceUnavailableException } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
+import { ALL_THROTTLERS } from '../http/rate-limit';
 import type { FastifyReply } from 'fastify';
 import {
   type HealthCheckResult,
@@ -46,7 +47,7 @@ export class KafkaHealthIndicator {
 
 @Controller('health')
 // Orchestrators probe often; health answers are cheap and reveal nothing.
-@SkipThrottle()
+@SkipThrottle(ALL_THROTTLERS)
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

@@ -39,6 +39,12 @@ export function rateLimitOptions(config: WriterConfig): ThrottlerModuleOptions {
   };
 }
 
+/**
+ * For `@SkipThrottle(...)` on routes that must never be limited (health probes, metric scrapes):
+ * a bare `@SkipThrottle()` skips only a throttler named `default`, and ours are named.
+ */
+export const ALL_THROTTLERS = { ip: true, principal: true } as const;
+
 /** ThrottlerGuard that also sends the standard Retry-After header with its 429. */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {

@@ -1,11 +1,12 @@
 import { Controller, Get, Global, Header, Module } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
+import { ALL_THROTTLERS } from '../http/rate-limit';
 import { OutboxModule } from '../outbox/outbox.module';
 import { WriterMetrics } from './writer-metrics';
 
 /** Prometheus scrape endpoint. Expose it on an internal network only: it is not authenticated. */
 @Controller('metrics')
-@SkipThrottle()
+@SkipThrottle(ALL_THROTTLERS)
 export class MetricsController {
   constructor(private readonly metrics: WriterMetrics) {}
 
