@@ -93,9 +93,11 @@ describe('broker SIGKILL and restart under a steady load of revocations', () => 
 
     const maxSeq = Math.max(...acknowledged.values());
     for (const consumer of [a, b]) {
+      // Converged: everything applied, and fresh again (heartbeats prove it), so check() answers
+      // from the list rather than with the staleness policy.
       await waitFor(
-        `enforcement point to apply seq ${maxSeq}`,
-        () => consumer.status().lastSeq >= maxSeq,
+        `enforcement point to apply seq ${maxSeq} and be fresh`,
+        () => consumer.status().lastSeq >= maxSeq && !consumer.status().stale,
         { timeoutMs: 60_000 },
       );
     }
@@ -113,6 +115,7 @@ describe('broker SIGKILL and restart under a steady load of revocations', () => 
 
     // What was on the broker's log before the SIGKILL is still there.
     const late = await startConsumer('late');
+    await waitFor('the new enforcement point to be fresh', () => !late.status().stale);
     for (const [subject, seq] of acknowledged) {
       const decision = late.check({ sub: subject, iss: ISS });
       expect(decision.revoked && decision.rule.seq).toBe(seq);
