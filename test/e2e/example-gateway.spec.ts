@@ -1,6 +1,6 @@
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import { loadGatewayConfig } from '../../apps/example-gateway/src/config/config';
-import { KafkaBroker } from '../../tools/kafka/broker';
+import { type KafkaBroker } from '../../tools/kafka/broker';
 import { startOwnBroker } from '../support/kafka';
 import { type RunningGateway, startGateway } from '../support/gateway';
 import { createTestSchema, type TestSchema } from '../support/postgres';

@@ -1,5 +1,5 @@
 import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revocation-consumer';
-import { KafkaBroker } from '../../tools/kafka/broker';
+import { type KafkaBroker } from '../../tools/kafka/broker';
 import { startOwnBroker } from '../support/kafka';
 import { createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';

@@ -4,12 +4,16 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../apps/revocation-writer/src/config/config';
 import { KafkaPublisher } from '../../apps/revocation-writer/src/outbox/kafka-publisher';
-import { KafkaBroker } from '../../tools/kafka/broker';
+import { KafkaBroker, type ScramUser } from '../../tools/kafka/broker';
 import { collectTopic } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
 
 const TOPIC = 'tls.invalidations';
-const USER = { mechanism: 'SCRAM-SHA-512', username: 'rescind-writer', password: 'tls-test-pw-01' };
+const USER: ScramUser = {
+  mechanism: 'SCRAM-SHA-512',
+  username: 'rescind-writer',
+  password: 'tls-test-pw-01',
+};
 
 /**
  * The writer's KAFKA_SSL* and KAFKA_SASL* settings against a real broker: an Apache Kafka
@@ -75,7 +79,7 @@ describe('writer Kafka connections over TLS with SASL/SCRAM', () => {
     try {
       await publisher.publish([{ seq: 1, key, payload: { key }, headers: {} }]);
     } finally {
-      await publisher.onModuleDestroy();
+      await publisher.onApplicationShutdown();
     }
   }
 

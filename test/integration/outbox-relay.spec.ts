@@ -3,7 +3,7 @@ import type { Client } from 'pg';
 import { OutboxRepository } from '../../apps/revocation-writer/src/outbox/outbox.repository';
 import { startTelemetry } from '../../apps/revocation-writer/src/telemetry/telemetry';
 import { collectTopic, type ReceivedMessage, startOwnBroker } from '../support/kafka';
-import { KafkaBroker } from '../../tools/kafka/broker';
+import { type KafkaBroker } from '../../tools/kafka/broker';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
 import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';

@@ -70,23 +70,54 @@ export type RuleRemovedEventV1 = z.infer<typeof RuleRemovedEventV1Schema>;
 export const INVALIDATION_SCHEMA = 'rescind.invalidation.v1';
 
 /**
- * Sent by the writer to every partition of the invalidation topic at a fixed interval, so
- * enforcement points know how fresh they are even when no rule changes. `seq` is the highest
- * committed rule version at that moment: a consumer whose last applied `seq` is lower is behind.
+ * Sent by the writer to every partition of the invalidation topic at a fixed interval, keyed
+ * `heartbeat:<partition>` (see `heartbeatKey`; a compacted topic refuses keyless records), so
+ * enforcement points know how fresh they are even when no rule changes.
+ *
+ * What a heartbeat proves: every revocation the writer acknowledged before `publishedThrough`
+ * was on the topic before this heartbeat, so a consumer that has read this heartbeat on a
+ * partition has applied everything of that partition acknowledged before `publishedThrough`.
+ * `at - publishedThrough` is how far publishing lags behind (the oldest unpublished outbox row),
+ * so a stuck outbox shows as a `publishedThrough` that stops moving while `at` goes on.
+ *
+ * Changed in place from the first draft (which carried only `seq`, `at` and `writer`) rather
+ * than as a v2: no consumer was released, and against Apache Kafka no draft heartbeat was ever
+ * stored (they had no key). A heartbeat without `publishedThrough` is invalid, so a consumer
+ * never takes a heartbeat that proves nothing for one that does.
  */
-export const HeartbeatV1Schema = z.object({
-  v: z.literal(1),
-  type: z.literal('heartbeat'),
-  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  /** When the writer sent it (ms). */
-  at: EpochMillis,
-  /** Which writer instance sent it. */
-  writer: z.string().min(1).max(200),
-});
+export const HeartbeatV1Schema = z
+  .object({
+    v: z.literal(1),
+    type: z.literal('heartbeat'),
+    /**
+     * Highest committed rule version the writer knew of (diagnostic: a consumer's own highest
+     * `seq` may stay below it for good, since tombstones carry no `seq`).
+     */
+    seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    /** When the writer sent it (ms, the writer's clock). */
+    at: EpochMillis,
+    /**
+     * Every revocation acknowledged before this instant (ms, the writer's clock) is on the topic
+     * ahead of this heartbeat. At most `at`.
+     */
+    publishedThrough: EpochMillis,
+    /** Acknowledged changes not yet published when the writer last read its outbox. */
+    pending: z.number().int().nonnegative(),
+    /** Which writer instance sent it. */
+    writer: z.string().min(1).max(200),
+  })
+  .refine((h) => h.publishedThrough <= h.at, {
+    message: 'publishedThrough must not be later than at',
+    path: ['publishedThrough'],
+  });
 export type HeartbeatV1 = z.infer<typeof HeartbeatV1Schema>;
 
 /**
- * Every message on the invalidation topic: rule changes and heartbeats.
+ * Every message on the invalidation topic with a value: rule changes and heartbeats. A record
+ * with a null value is a tombstone: the writer pruned the rule of that key because it expired
+ * (every token it matched has expired); it carries no `seq`, so a consumer removes the version it
+ * holds only if that version has expired by its own clock, and otherwise ignores the tombstone.
+ * A reinstated rule stays a `rule.removed` value (with its `seq`) until it is pruned.
  *
  * @example
  * const message = InvalidationMessageV1Schema.parse(JSON.parse(value.toString()));

@@ -10,12 +10,13 @@ import {
   propagation,
   trace,
 } from '@opentelemetry/api';
-import { InvalidationMessageV1Schema, Topics } from '@rescind/contracts';
+import { type HeartbeatV1, InvalidationMessageV1Schema, Topics } from '@rescind/contracts';
 import { DenyList, type RuleVersion, type TokenClaims } from '@rescind/rules';
 import { type Consumer, type EachBatchPayload, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { Freshness, type StalenessPolicy } from './freshness';
 import { loadList, saveList } from './persistence';
 import { loadSnapshot, type SnapshotSource } from './snapshot';
+import { identityOfKey, tombstoneOutcome } from './tombstone';
 
 /** Where the consumer reports what it does; defaults to silence. Compatible with pino and console. */
 export interface ConsumerLogger {
@@ -48,8 +49,13 @@ export interface RevocationConsumerOptions {
   /** What `check` does while the list may be out of date. Default `fail-closed`. */
   stalenessPolicy?: StalenessPolicy;
   /**
-   * Longest silence of the writer's heartbeats (on any partition) before the list counts as
-   * stale (ms). Default 5000; keep it several times the writer's HEARTBEAT_INTERVAL_MS.
+   * The staleness bound (ms): the list is stale while a revocation the writer acknowledged longer
+   * ago than this may not be applied here. Judged from the writer's heartbeats on every
+   * partition: each says, with the writer's own clock, up to when everything acknowledged is on
+   * the topic ahead of it. So heartbeats that stop, an outbox that does not publish, and a
+   * restart (stale until the first heartbeat) all count. Clock skew between this host and the
+   * writer counts into it (ahead: stale sooner; behind: see `status().writerClockAheadMs`).
+   * Default 5000; keep it several times the writer's HEARTBEAT_INTERVAL_MS.
    */
   maxStalenessMs?: number;
   /** Kafka client id. Default `rescind-consumer`. */
@@ -96,10 +102,16 @@ export interface RevocationConsumerOptions {
  */
 export type CheckDecision =
   | { allowed: true; revoked: false; reason: 'allowed' }
-  /** The list is stale (or not loaded) and the policy lets requests through. */
+  /**
+   * The list is stale and the policy lets requests through: `fail-open` always, `keep-last`
+   * once a list was loaded.
+   */
   | { allowed: true; revoked: false; reason: 'stale-allowed' }
   | { allowed: false; revoked: true; reason: 'revoked'; rule: RuleVersion }
-  /** fail-closed: the list is stale, or not loaded yet. */
+  /**
+   * `stale`: fail-closed and the list is stale. `not-ready`: fail-closed before the list caught
+   * up with the topic, or keep-last before any list was loaded.
+   */
   | { allowed: false; revoked: false; reason: 'stale' | 'not-ready' };
 
 /**
@@ -111,24 +123,48 @@ export type CheckDecision =
 export interface ConsumerStatus {
   /** Snapshot loaded (if configured), joined, and caught up with the topic as it was at start. */
   ready: boolean;
-  /** Heartbeats too old (or not ready): the staleness policy applies. */
+  /**
+   * Not ready, or no heartbeat proves that every revocation acknowledged longer ago than
+   * `maxStalenessMs` is applied (see `stalenessMs`): the staleness policy applies.
+   */
   stale: boolean;
   policy: StalenessPolicy;
+  /**
+   * At most how long ago (ms) a revocation was acknowledged that this list may still miss: the
+   * oldest partition's proof. Null before ready, or while a partition has had no heartbeat.
+   */
+  stalenessMs: number | null;
   /** Rules that currently revoke something. */
   rules: number;
   /** Highest `seq` applied. */
   lastSeq: number;
-  /** Highest `seq` the writer announced in a heartbeat; `lastSeq` below it means events in flight. */
+  /**
+   * Highest committed `seq` the writer announced in a heartbeat. Diagnostic only: `lastSeq` may
+   * stay below it for good (tombstones carry no `seq`), so freshness is judged by `stalenessMs`.
+   */
   writerSeq: number;
+  /** At least how far the writer's clock runs ahead of this host's (ms), from heartbeats. */
+  writerClockAheadMs: number;
   /** When the last rule change was applied (ms), or null. */
   lastAppliedAt: number | null;
-  /** Per partition: messages not yet consumed, and the age of the last heartbeat. */
+  /**
+   * Per partition: messages not yet consumed; the age of the latest heartbeat (from the writer's
+   * `at`; null before the first) and how far publishing lagged when it was sent; and the age of
+   * the partition's best proof (its share of `stalenessMs`).
+   */
   partitions: Array<{
     partition: number;
     lag: number | null;
-    heartbeatAgeMs: number;
+    heartbeatAgeMs: number | null;
+    publishLagMs: number | null;
     heartbeatSeq: number | null;
+    stalenessMs: number | null;
   }>;
+  /**
+   * Tombstones (pruned rules) that removed the version held, and those ignored because the
+   * version held had not expired by this host's clock (a clock behind the writer's).
+   */
+  tombstones: { removed: number; ignored: number };
   /** Decisions so far by reason. */
   decisions: Record<CheckDecision['reason'], number>;
   /** Messages that were not valid invalidation messages and were skipped. */
@@ -161,7 +197,7 @@ export interface RuleAppliedEvent {
 interface ConsumerEvents {
   rule: [RuleAppliedEvent];
   invalid: [{ partition: number; offset: string; reason: string }];
-  stale: [{ heartbeatAgeMs: number | null }];
+  stale: [{ heartbeatAgeMs: number | null; stalenessMs: number | null }];
   fresh: [];
   ready: [];
 }
@@ -231,9 +267,15 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   private readonly consumedOffsets = new Map<number, bigint>();
   private joined = false;
   private caughtUp = false;
+  /** A list was loaded at some point (snapshot, saved list, or caught up with the topic). */
+  private loaded = false;
+  private readonly tombstones = { removed: 0, ignored: 0 };
+  /** Warned about a writer clock ahead of ours (once per consumer). */
+  private skewWarned = false;
   /** Read by `check`: updated on a timer and on transitions, so checks never read the clock. */
   private stale = true;
   private readonly readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private readonly freshWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private lastAppliedAt: number | null = null;
   private invalidMessages = 0;
   private lastError: string | null = null;
@@ -294,10 +336,19 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     // holds every rule live now, while the saved list may still hold a rule reinstated since,
     // whose removal lies before the offsets pinned for the snapshot and would never be read.
     const saved = await this.loadPersisted();
+    if (saved) {
+      // Served (keep-last, fail-open) while the broker or the snapshot is unreachable: the last
+      // known list, and revoked tokens in it stay denied under every policy.
+      this.list = saved.list;
+      this.loaded = true;
+    }
     const { ends, snapshot } = await this.bootstrap(saved !== undefined, starting.signal);
     const snapshotLoaded = snapshot !== undefined;
     const resumeFrom = snapshotLoaded ? undefined : saved?.offsets;
-    this.list = snapshot ?? saved?.list ?? this.list;
+    if (snapshot) {
+      this.list = snapshot;
+      this.loaded = true;
+    }
     // Where each partition is read from, and up to where it must be read before `ready`: after a
     // snapshot, from the ends pinned before it; else from the saved offsets; else from the
     // beginning of the (compacted) topic.
@@ -317,7 +368,15 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: this.options.heartbeatIntervalMs ?? 1000,
       maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 1000,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
+      retry: {
+        retries: Number.MAX_SAFE_INTEGER,
+        initialRetryTime: 200,
+        maxRetryTime: 5000,
+        // kafkajs disconnects on a crash and then schedules a restart; a stop() that lands while
+        // it is disconnecting would otherwise be outrun by that restart, and the stopped consumer
+        // would go on reconnecting for ever (and keep its process alive).
+        restartOnFailure: () => Promise.resolve(!this.stopped),
+      },
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.lastError = payload.error.message;
@@ -326,6 +385,17 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       );
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
+      // Where to read from is this instance's to say (its group commits nothing), on every join:
+      // the first, from the pinned offsets, and the one after kafkajs restarts a crashed consumer
+      // (a new group session, which would otherwise read the topic again from its beginning),
+      // from just after what was consumed. Never right after run(): a first join that fails (the
+      // group coordinator still loading, as right after a broker starts) makes kafkajs restart
+      // the consumer, and a seek in between throws "consumer#run must be called first".
+      for (const [partition, { from }] of this.pinned) {
+        const consumed = this.consumedOffsets.get(partition);
+        const next = consumed === undefined ? from : consumed + 1n;
+        consumer.seek({ topic: this.topic, partition, offset: next.toString() });
+      }
       this.joined = true;
       this.checkCaughtUp();
     });
@@ -334,9 +404,6 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
     // Offsets are never committed: the group is unique to this instance and never resumed.
     await consumer.run({ autoCommit: false, eachBatch: (payload) => this.applyBatch(payload) });
-    for (const [partition, { from }] of this.pinned) {
-      consumer.seek({ topic: this.topic, partition, offset: from.toString() });
-    }
     this.timers = [
       setInterval(() => this.list.pruneExpired(Date.now()), this.options.pruneIntervalMs ?? 60_000),
       setInterval(
@@ -372,6 +439,23 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   /**
+   * Resolves once the list is fresh: ready, and heartbeats on every partition prove that every
+   * revocation acknowledged longer ago than `maxStalenessMs` is applied. `ready()` does not wait
+   * for that (a `keep-last` host serves while the writer is down); a `fail-closed` host that
+   * should not take traffic it would answer with 503 can wait for this instead.
+   *
+   * @example
+   * await consumer.ready();
+   * await consumer.fresh(); // a heartbeat has proved the list current
+   */
+  fresh(): Promise<void> {
+    if (!this.stale) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.freshWaiters.push({ resolve, reject }));
+  }
+
+  /**
    * Should a request with a token carrying these claims be let through? Local, synchronous, a
    * handful of hash lookups. Pass the verified JWT payload, plus `kid` from the JWT header when
    * key rules are used. A revoked token is denied whatever the staleness policy.
@@ -390,13 +474,21 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       this.decisions.allowed += 1;
       return ALLOWED;
     }
-    if (this.policy === 'fail-closed') {
-      const decision = this.caughtUp ? STALE_DENIED : NOT_READY;
-      this.decisions[decision.reason] += 1;
-      return decision;
+    const decision = this.staleDecision();
+    this.decisions[decision.reason] += 1;
+    return decision;
+  }
+
+  /** What the policy answers for a token the list does not revoke, while the list is stale. */
+  private staleDecision(): CheckDecision {
+    switch (this.policy) {
+      case 'fail-closed':
+        return this.caughtUp ? STALE_DENIED : NOT_READY;
+      case 'fail-open':
+        return STALE_ALLOWED;
+      case 'keep-last':
+        return this.loaded ? STALE_ALLOWED : NOT_READY;
     }
-    this.decisions['stale-allowed'] += 1;
-    return STALE_ALLOWED;
   }
 
   /**
@@ -406,16 +498,18 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
    * app.get('/health/revocations', () => consumer.status());
    */
   status(): ConsumerStatus {
-    const now = Date.now();
     return {
       ready: this.caughtUp,
       stale: this.stale,
       policy: this.policy,
+      stalenessMs: this.freshness.stalenessMs(),
       rules: this.list.size,
       lastSeq: this.list.lastSeq,
       writerSeq: this.freshness.latestAnnouncedSeq,
+      writerClockAheadMs: this.freshness.writerClockAheadMs,
       lastAppliedAt: this.lastAppliedAt,
-      partitions: this.freshness.partitions(now).map((p) => ({ ...p, lag: this.lag(p.partition) })),
+      partitions: this.freshness.partitions().map((p) => ({ ...p, lag: this.lag(p.partition) })),
+      tombstones: { ...this.tombstones },
       decisions: { ...this.decisions },
       invalidMessages: this.invalidMessages,
       lastError: this.lastError,
@@ -447,6 +541,9 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     this.consumer = null;
     for (const waiter of this.readyWaiters.splice(0)) {
       waiter.reject(new Error('revocation consumer stopped before it was ready'));
+    }
+    for (const waiter of this.freshWaiters.splice(0)) {
+      waiter.reject(new Error('revocation consumer stopped before it was fresh'));
     }
     await consumer?.disconnect();
     if (consumer && this.caughtUp) {
@@ -580,7 +677,13 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       if (!payload.isRunning()) {
         break;
       }
-      this.applyMessage(batch.partition, message.offset, message.value, message.headers);
+      this.applyMessage(
+        batch.partition,
+        message.offset,
+        message.key,
+        message.value,
+        message.headers,
+      );
       payload.resolveOffset(message.offset);
     }
     this.highWatermarks.set(batch.partition, BigInt(batch.highWatermark));
@@ -602,9 +705,13 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   private applyMessage(
     partition: number,
     offset: string,
+    key: Buffer | null,
     value: Buffer | null,
     headers: Record<string, unknown> | undefined,
   ): void {
+    if (value === null) {
+      return this.applyTombstone(partition, offset, key);
+    }
     let json: unknown;
     try {
       json = JSON.parse(value?.toString('utf8') ?? 'null');
@@ -617,8 +724,7 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     }
     const message = parsed.data;
     if (message.type === 'heartbeat') {
-      this.freshness.heartbeat(partition, message.seq, Date.now());
-      return;
+      return this.applyHeartbeat(partition, message);
     }
     const carrier: Record<string, string> = {};
     for (const [name, header] of Object.entries(headers ?? {})) {
@@ -641,6 +747,51 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       const latencyMs = now - message.committedAt;
       this.latency.record(latencyMs);
       this.emit('rule', { rule: applied, latencyMs });
+    }
+  }
+
+  private applyHeartbeat(partition: number, heartbeat: HeartbeatV1): void {
+    this.freshness.heartbeat(partition, heartbeat);
+    const ahead = heartbeat.at - Date.now();
+    if (ahead > 1000 && !this.skewWarned) {
+      this.skewWarned = true;
+      this.logger.warn(
+        `the writer's clock is at least ${ahead} ms ahead of this host's: heartbeats look that much ` +
+          'younger than they are; synchronise the clocks (NTP)',
+      );
+    }
+    this.updateStaleness();
+  }
+
+  /**
+   * A tombstone: the writer pruned the rule of this key (it expired). It carries no `seq`, so it
+   * removes the version held only if that has expired by this host's clock too (see
+   * `tombstoneOutcome`); otherwise it is ignored and counted.
+   */
+  private applyTombstone(partition: number, offset: string, key: Buffer | null): void {
+    const identity = key === null ? undefined : identityOfKey(key.toString('utf8'));
+    if (identity === undefined) {
+      return this.skip(partition, offset, 'tombstone without a rule key');
+    }
+    const now = Date.now();
+    const outcome = tombstoneOutcome(
+      this.list.get(identity.claim, identity.value, identity.iss),
+      now,
+    );
+    switch (outcome) {
+      case 'removed':
+        // Drops exactly the versions expired by now, this one among them.
+        this.list.pruneExpired(now);
+        this.tombstones.removed += 1;
+        return;
+      case 'ignored':
+        this.tombstones.ignored += 1;
+        this.logger.warn(
+          `ignored the tombstone ${this.topic}/${partition}@${offset}: the version held has not expired by this host's clock`,
+        );
+        return;
+      case 'absent':
+        return;
     }
   }
 
@@ -669,7 +820,8 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       return;
     }
     this.caughtUp = true;
-    this.freshness.markReady(Date.now(), [...this.pinned.keys()]);
+    this.loaded = true;
+    this.freshness.markReady([...this.pinned.keys()]);
     this.updateStaleness();
     for (const waiter of this.readyWaiters.splice(0)) {
       waiter.resolve();
@@ -678,20 +830,24 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   }
 
   private updateStaleness(): void {
-    const now = Date.now();
-    const stale = this.freshness.isStale(now);
+    const stale = !this.caughtUp || this.freshness.isStale();
     if (stale === this.stale) {
       return;
     }
     this.stale = stale;
     if (stale) {
-      const heartbeatAgeMs = this.freshness.oldestHeartbeatAgeMs(now);
+      const stalenessMs = this.freshness.stalenessMs();
+      const ages = this.freshness.partitions().map((p) => p.heartbeatAgeMs);
+      const heartbeatAgeMs = ages.includes(null) ? null : Math.max(0, ...(ages as number[]));
       this.logger.warn(
-        `revocation list is stale (oldest heartbeat ${heartbeatAgeMs} ms ago); policy ${this.policy}`,
+        `revocation list is stale (${stalenessMs === null ? 'no heartbeat yet on some partition' : `acknowledged revocations up to ${stalenessMs} ms old may be missing`}); policy ${this.policy}`,
       );
-      this.emit('stale', { heartbeatAgeMs });
+      this.emit('stale', { heartbeatAgeMs, stalenessMs });
     } else {
       this.logger.info('revocation list is fresh');
+      for (const waiter of this.freshWaiters.splice(0)) {
+        waiter.resolve();
+      }
       this.emit('fresh');
     }
   }
@@ -714,8 +870,23 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
         unit: 'ms',
       }),
       (r) => {
-        for (const p of this.freshness.partitions(Date.now())) {
-          r.observe(p.heartbeatAgeMs, { partition: p.partition });
+        for (const p of this.freshness.partitions()) {
+          if (p.heartbeatAgeMs !== null) {
+            r.observe(p.heartbeatAgeMs, { partition: p.partition });
+          }
+        }
+      },
+    );
+    observe(
+      meter.createObservableGauge('rescind.consumer.staleness', {
+        description:
+          'At most how long ago a revocation was acknowledged that the list may still miss (absent: no proof yet)',
+        unit: 'ms',
+      }),
+      (r) => {
+        const staleness = this.freshness.stalenessMs();
+        if (staleness !== null) {
+          r.observe(staleness);
         }
       },
     );

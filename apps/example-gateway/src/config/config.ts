@@ -87,14 +87,18 @@ const EnvSchema = z
     /** API credential of the `reader` role for the snapshot (`rsk_…`). */
     RESCIND_TOKEN: z.string().min(1).optional(),
     /**
-     * What to do while the deny-list may be out of date: `fail-closed` answers 503,
-     * `fail-open` and `keep-last` serve from the last known list. Revoked tokens are refused
-     * under every policy.
+     * What to do while the deny-list may be out of date: `fail-closed` answers 503; `fail-open`
+     * lets through whatever the list does not revoke, even before any list was loaded;
+     * `keep-last` serves the last list loaded (snapshot, saved list or topic) and answers 503
+     * while none was ever loaded. Revoked tokens are refused under every policy.
      */
     STALENESS_POLICY: z.enum(['fail-closed', 'fail-open', 'keep-last']).default('fail-closed'),
     /**
-     * Longest silence of the writer's heartbeats before the list counts as stale (ms); keep it
-     * several times the writer's HEARTBEAT_INTERVAL_MS. Also sets `Retry-After` on 503.
+     * The staleness bound (ms): the list counts as stale while a revocation the writer
+     * acknowledged longer ago than this may not be applied yet, as the writer's heartbeats tell
+     * (silent heartbeats, a stuck outbox, and a restart before the first heartbeat all count).
+     * Keep it several times the writer's HEARTBEAT_INTERVAL_MS, and the clocks in sync (NTP).
+     * Also sets `Retry-After` on 503.
      */
     MAX_STALENESS_MS: int(100, 3_600_000).default(5000),
   })

@@ -6,15 +6,18 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { hostname } from 'node:os';
-import { DataSource } from 'typeorm';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
-import { rows } from '../database/sql';
 import { KafkaPublisher } from './kafka-publisher';
+import { OutboxRepository } from './outbox.repository';
+import { PublishWatermark } from './publish-watermark';
 
 /**
- * Publishes a heartbeat with the highest committed `seq` to every partition of the invalidation
- * topic at a fixed interval. Enforcement points measure their freshness by it: when heartbeats
- * stop (writer down, broker down, consumer cut off) they know, and apply their staleness policy.
+ * Publishes a heartbeat to every partition of the invalidation topic at a fixed interval, saying
+ * how far publishing has really got (`publishedThrough`, from the outbox; see
+ * {@link PublishWatermark}). Enforcement points judge their freshness by it: when heartbeats stop
+ * (writer down, broker down, consumer cut off) or report a stuck outbox, they know, and apply
+ * their staleness policy. While PostgreSQL is down, heartbeats go on with what the last read
+ * established, so a store outage with nothing pending does not take the fleet down.
  */
 @Injectable()
 export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestroy {
@@ -22,11 +25,14 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestr
   private readonly writer = `${hostname()}-${process.pid}`;
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
+  private reading: Promise<boolean> | null = null;
   private failing = false;
+  private storeFailing = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxRepository,
     private readonly publisher: KafkaPublisher,
+    private readonly watermark: PublishWatermark,
     @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
   ) {}
 
@@ -45,22 +51,28 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestr
       clearInterval(this.timer);
     }
     await this.inFlight;
+    await this.reading;
   }
 
   /** One heartbeat; failures are logged once per outage (the relay reports Kafka health). */
   async beat(): Promise<void> {
+    // A read that hangs (PostgreSQL unreachable behind a connect timeout) must not hold the
+    // heartbeat back: enforcement points would turn stale from the delay alone.
+    const storeAnswered = await this.readWithin(
+      Math.max(50, Math.floor(this.config.kafka.heartbeatIntervalMs / 2)),
+    );
+    const claim = this.watermark.claim(Date.now(), storeAnswered);
+    if (claim === null) {
+      return; // nothing known yet (PostgreSQL never answered): prove nothing
+    }
     try {
-      // The rules table holds the latest version of every rule: its highest seq is the latest
-      // committed change (reinstated and expired rules keep theirs).
-      const [row] = await rows<{ seq: string | null }>(
-        this.dataSource.manager,
-        `SELECT max(seq) AS seq FROM revocation_rule`,
-      );
       await this.publisher.publishHeartbeat({
         v: 1,
         type: 'heartbeat',
-        seq: Number(row?.seq ?? 0),
-        at: Date.now(),
+        seq: claim.seq,
+        at: Math.max(Date.now(), claim.publishedThrough),
+        publishedThrough: claim.publishedThrough,
+        pending: claim.pending,
         writer: this.writer,
       });
       if (this.failing) {
@@ -72,6 +84,39 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestr
         this.logger.warn(`heartbeat failed (${String(error)}); enforcement points will turn stale`);
         this.failing = true;
       }
+    }
+  }
+
+  /** Reads the outbox, waiting at most `ms`; false when PostgreSQL did not answer in time. */
+  private async readWithin(ms: number): Promise<boolean> {
+    this.reading ??= this.readOutbox().finally(() => (this.reading = null));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([this.reading, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Reads how far publishing has got into the watermark; false when PostgreSQL did not answer. */
+  private async readOutbox(): Promise<boolean> {
+    const startedAt = Date.now();
+    try {
+      this.watermark.observed(startedAt, await this.outbox.progress());
+      if (this.storeFailing) {
+        this.logger.log('outbox readable again; heartbeats report it');
+        this.storeFailing = false;
+      }
+      return true;
+    } catch (error) {
+      if (!this.storeFailing) {
+        this.logger.warn(
+          `cannot read the outbox (${String(error)}); heartbeats go on with what the last read established`,
+        );
+        this.storeFailing = true;
+      }
+      return false;
     }
   }
 }

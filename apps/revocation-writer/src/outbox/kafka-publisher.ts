@@ -1,7 +1,14 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { type HeartbeatV1, INVALIDATION_SCHEMA, InvalidationHeaders } from '@rescind/contracts';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type HeartbeatV1,
+  heartbeatKey,
+  INVALIDATION_SCHEMA,
+  InvalidationHeaders,
+  topicSpecs,
+} from '@rescind/contracts';
+import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { ensureTopics } from '../topics/ensure-topics';
 import type { OutboxMessage } from './outbox.repository';
 
 export interface PublisherState {
@@ -15,19 +22,26 @@ export interface PublisherState {
  * Publishes invalidation events to Kafka and remembers how that went, for health checks.
  * Not idempotent at the broker: duplicates are harmless because consumers apply by `seq`.
  * Connects lazily, so the writer starts (and keeps accepting events) while Kafka is down.
+ * Tells `onAnswersAgain` listeners when the broker acknowledges a send (a heartbeat, say) after a
+ * send failed: that is how the relay learns that Kafka is back without probing it itself.
  */
 @Injectable()
-export class KafkaPublisher implements OnModuleDestroy {
+export class KafkaPublisher implements OnApplicationShutdown {
   private readonly logger = new Logger(KafkaPublisher.name);
   private readonly kafka: Kafka;
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
+  /** Shut down: no new connection (a send racing the shutdown would leave one open). */
+  private closed = false;
   private readonly state: PublisherState = {
     connected: false,
     lastSuccessAt: null,
     lastError: null,
     lastErrorAt: null,
   };
+  private readonly answersAgainListeners = new Set<() => void>();
+  /** A send failed and none has been acknowledged since. */
+  private unanswered = false;
 
   constructor(@Inject(WRITER_CONFIG) private readonly config: WriterConfig) {
     this.kafka = new Kafka({
@@ -45,37 +59,83 @@ export class KafkaPublisher implements OnModuleDestroy {
     return { ...this.state };
   }
 
+  /**
+   * Calls `listener` when a send is acknowledged after one failed (once per recovery, not per
+   * send, so a listener that retries cannot be made to spin); returns how to unsubscribe.
+   */
+  onAnswersAgain(listener: () => void): () => void {
+    this.answersAgainListeners.add(listener);
+    return () => this.answersAgainListeners.delete(listener);
+  }
+
+  private acknowledged(): void {
+    if (!this.unanswered) {
+      return;
+    }
+    this.unanswered = false;
+    for (const listener of this.answersAgainListeners) {
+      listener();
+    }
+  }
+
   async publish(messages: OutboxMessage[]): Promise<void> {
     try {
       const producer = await this.connectedProducer();
       await producer.send({
         topic: this.config.kafka.invalidationTopic,
         acks: -1,
-        messages: messages.map((m) => ({
-          key: m.key,
-          value: JSON.stringify(m.payload),
-          headers: {
-            ...m.headers,
-            [InvalidationHeaders.contentType]: 'application/json',
-            [InvalidationHeaders.schemaVersion]: INVALIDATION_SCHEMA,
-          },
-        })),
+        messages: messages.map((m) => this.record(m)),
       });
       this.state.lastSuccessAt = Date.now();
       this.state.lastError = null;
     } catch (error) {
       this.state.lastError = error instanceof Error ? error.message : String(error);
       this.state.lastErrorAt = Date.now();
+      this.unanswered = true;
       await this.reset();
       throw error;
     }
+    this.acknowledged();
   }
 
   /**
-   * Sends one heartbeat to every partition of the invalidation topic (explicit partitions, no
-   * key), so every consumer sees one whatever partitions it was assigned.
+   * A rule change as a Kafka record, keyed by rule key. A null payload is a tombstone (null
+   * value): the rule was pruned, and compaction may drop the key once `delete.retention.ms` has
+   * passed. It has no content type, only the schema header.
+   */
+  private record(m: OutboxMessage): Message {
+    const schema = { [InvalidationHeaders.schemaVersion]: INVALIDATION_SCHEMA };
+    if (m.payload === null) {
+      return { key: m.key, value: null, headers: { ...m.headers, ...schema } };
+    }
+    return {
+      key: m.key,
+      value: JSON.stringify(m.payload),
+      headers: {
+        ...m.headers,
+        [InvalidationHeaders.contentType]: 'application/json',
+        ...schema,
+      },
+    };
+  }
+
+  /**
+   * Sends one heartbeat to every partition of the invalidation topic (explicit partitions), so
+   * every consumer sees one whatever partitions it was assigned. Each is keyed
+   * `heartbeat:<partition>`: Kafka refuses keyless records on a compacted topic, and one key per
+   * partition lets compaction keep just the latest heartbeat of each.
    */
   async publishHeartbeat(heartbeat: HeartbeatV1): Promise<void> {
+    try {
+      await this.sendHeartbeat(heartbeat);
+    } catch (error) {
+      this.unanswered = true;
+      throw error;
+    }
+    this.acknowledged();
+  }
+
+  private async sendHeartbeat(heartbeat: HeartbeatV1): Promise<void> {
     const producer = await this.connectedProducer();
     const value = JSON.stringify(heartbeat);
     const partitions = await this.partitions();
@@ -84,6 +144,7 @@ export class KafkaPublisher implements OnModuleDestroy {
       acks: 1,
       messages: partitions.map((partition) => ({
         partition,
+        key: heartbeatKey(partition),
         value,
         headers: {
           [InvalidationHeaders.contentType]: 'application/json',
@@ -115,36 +176,38 @@ export class KafkaPublisher implements OnModuleDestroy {
   }
 
   /**
-   * Best effort: real Kafka gets the topic created if it is missing; clusters that cannot
-   * (no CreateTopics, or no permission) are logged and ignored, the topic must then exist.
+   * Best effort: creates the invalidation topic if it is missing, from the project's one topic
+   * spec (`topicSpecs` in libs/contracts: partitions, compaction, retention), through the same
+   * `ensureTopics` as `rescind-admin topics ensure`. An existing topic is left as it is: changing
+   * the configs of a live topic is the operator's deliberate `topics ensure`, not a side effect of
+   * a writer starting. Clusters that cannot (no CreateTopics, or no permission) are logged and
+   * ignored; the topic must then exist.
    */
-  async ensureTopic(partitions = 6): Promise<void> {
+  async ensureTopic(): Promise<void> {
+    const topic = this.config.kafka.invalidationTopic;
+    const specs = topicSpecs({ invalidations: topic }).filter((s) => s.role === 'invalidations');
     const admin = this.kafka.admin();
     try {
       await admin.connect();
-      const topics = await admin.listTopics();
-      if (!topics.includes(this.config.kafka.invalidationTopic)) {
-        await admin.createTopics({
-          topics: [
-            {
-              topic: this.config.kafka.invalidationTopic,
-              numPartitions: partitions,
-              configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-            },
-          ],
-        });
-        this.logger.log(`created topic ${this.config.kafka.invalidationTopic}`);
+      if (!(await admin.listTopics()).includes(topic)) {
+        await ensureTopics(admin, specs);
+        this.logger.log(`created topic ${topic}`);
       }
     } catch (error) {
-      this.logger.warn(
-        `could not check or create topic ${this.config.kafka.invalidationTopic}: ${String(error)}; it must exist`,
-      );
+      this.logger.warn(`could not check or create topic ${topic}: ${String(error)}; it must exist`);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Disconnects once everything that sends has stopped: Nest runs the `onModuleDestroy` hooks of
+   * a module's providers concurrently, so a disconnect there could race the relay's or the
+   * heartbeat's last send, which would then connect again, or retry, after the application closed.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    await this.connecting?.catch(() => undefined);
     await this.reset();
   }
 
@@ -174,6 +237,9 @@ export class KafkaPublisher implements OnModuleDestroy {
   private connectedProducer(): Promise<Producer> {
     if (this.producer) {
       return Promise.resolve(this.producer);
+    }
+    if (this.closed) {
+      return Promise.reject(new Error('the Kafka publisher is shut down'));
     }
     this.connecting ??= this.connect().finally(() => (this.connecting = null));
     return this.connecting;

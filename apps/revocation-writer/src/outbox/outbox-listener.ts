@@ -4,7 +4,9 @@ import { OUTBOX_CHANNEL } from './outbox.repository';
 
 /**
  * A dedicated PostgreSQL session that LISTENs for outbox commits of one schema and calls
- * `onNotify`. Reconnects by itself; while it is down the relay's polling covers.
+ * `onNotify`. Reconnects by itself; while it is down the relay's polling covers. Reports its
+ * connection state (`onConnection`): the heartbeat trusts "no commit was notified" only while the
+ * session is connected, and a session that connects again means PostgreSQL answers again.
  */
 export class OutboxListener {
   private readonly logger = new Logger(OutboxListener.name);
@@ -15,6 +17,7 @@ export class OutboxListener {
   constructor(
     private readonly connection: { url: string; schema: string; connectTimeoutMs: number },
     private readonly onNotify: () => void,
+    private readonly onConnection: (connected: boolean) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -54,7 +57,10 @@ export class OutboxListener {
         return;
       }
       this.client = client;
-      this.onNotify(); // catch up on anything committed while we were not listening
+      this.onConnection(true);
+      // Catch up on anything committed while we were not listening (and, for the heartbeat,
+      // count it as a commit it may not have seen).
+      this.onNotify();
     } catch (error) {
       this.retry(client, error);
     }
@@ -67,6 +73,7 @@ export class OutboxListener {
     if (this.client === client) {
       this.client = null;
     }
+    this.onConnection(false);
     client.removeAllListeners('end');
     client.end().catch(() => undefined);
     this.logger.warn(`outbox LISTEN connection lost (${String(error)}); polling until it is back`);

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import { rows } from '../database/sql';
+import { PublishWatermark } from './publish-watermark';
 
 /** PostgreSQL channel the writer notifies on commit of outbox rows; payload = schema name. */
 export const OUTBOX_CHANNEL = 'rescind_outbox';
@@ -9,8 +10,25 @@ export const OUTBOX_CHANNEL = 'rescind_outbox';
 export interface OutboxMessage {
   seq: number;
   key: string;
+  /**
+   * The invalidation event, or null for a tombstone (a pruned rule: compaction may then drop the
+   * key). Stored as the JSON `null` in the jsonb column.
+   */
   payload: unknown;
   headers: Record<string, string>;
+}
+
+/** What one read of the outbox says about how far publishing has got. */
+export interface OutboxProgress {
+  /** Unpublished rows. */
+  pending: number;
+  /**
+   * Age of the oldest unpublished row (ms), measured by PostgreSQL from its insert to the start
+   * of the read (one clock, so skew between hosts does not enter), or null when none is pending.
+   */
+  oldestPendingAgeMs: number | null;
+  /** Highest committed rule version. */
+  seq: number;
 }
 
 export interface OutboxBacklog {
@@ -22,11 +40,17 @@ export interface OutboxBacklog {
 export class OutboxRepository {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly watermark: PublishWatermark,
     @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
   ) {}
 
-  /** Adds a message in the caller's transaction and wakes the relay once that commits. */
+  /**
+   * Adds a message in the caller's transaction and wakes the relay once that commits. Tells the
+   * heartbeat's watermark first: this writer may commit (and acknowledge) a change it has not
+   * read back yet, whether or not the LISTEN session is there to hear of it.
+   */
   async enqueue(em: EntityManager, message: OutboxMessage): Promise<void> {
+    this.watermark.notified(Date.now());
     await em.query(
       `INSERT INTO outbox (seq, topic_key, payload, headers) VALUES ($1, $2, $3, $4)`,
       [message.seq, message.key, JSON.stringify(message.payload), JSON.stringify(message.headers)],
@@ -36,17 +60,36 @@ export class OutboxRepository {
   }
 
   /**
-   * Locks up to `limit` unpublished messages (skipping those another relay holds), hands them
-   * to `publish`, and marks them published only after `publish` resolved, i.e. after the
-   * broker acknowledged. If anything fails, the transaction rolls back and they stay pending.
-   * Selecting by state rather than above a cursor means a row whose transaction committed late
-   * (with a lower seq than rows already published) is still found.
+   * Locks up to `limit` unpublished messages, hands them to `publish`, and marks them published
+   * only after `publish` resolved, i.e. after the broker acknowledged. If anything fails, the
+   * transaction rolls back and they stay pending. Selecting by state rather than above a cursor
+   * means a row whose transaction committed late (with a lower seq than rows already published)
+   * is still found.
+   *
+   * One relay publishes at a time (a transaction-level advisory lock per schema; a relay that
+   * does not get it publishes nothing this pass and returns 0). Kafka compaction keeps the last
+   * record of a key by offset, not the one with the highest seq, so the versions of one key must
+   * reach the topic in seq order. Per key, commit order is seq order (a rule's seq is drawn under
+   * its row lock), and one relay sends in seq order; two relays with SKIP LOCKED could send two
+   * versions of one key from two batches in either order, and the stale one could survive
+   * compaction. Serialising costs little: one relay already publishes thousands of rows per
+   * second, and the others take over within a poll interval when it dies (the lock ends with its
+   * transaction). Rows are locked without SKIP LOCKED as well, so a relay of an older writer
+   * version that takes no advisory lock is waited for rather than overtaken.
    */
   async publishPending(
     limit: number,
     publish: (messages: OutboxMessage[]) => Promise<void>,
   ): Promise<number> {
     return this.dataSource.transaction(async (em) => {
+      const [lock] = await rows<{ locked: boolean }>(
+        em,
+        `SELECT pg_try_advisory_xact_lock(hashtext('rescind.outbox-relay.' || $1)) AS locked`,
+        [this.config.database.schema],
+      );
+      if (!lock?.locked) {
+        return 0; // another relay is publishing; it also takes what was committed meanwhile
+      }
       const pending = await rows<{
         seq: string;
         topic_key: string;
@@ -58,7 +101,7 @@ export class OutboxRepository {
           WHERE published_at IS NULL
           ORDER BY seq
           LIMIT $1
-          FOR UPDATE SKIP LOCKED`,
+          FOR UPDATE`,
         [limit],
       );
       if (pending.length === 0) {
@@ -78,6 +121,31 @@ export class OutboxRepository {
       );
       return pending.length;
     });
+  }
+
+  /**
+   * How far publishing has got, in one statement (one snapshot). `statement_timestamp()` is
+   * taken before the snapshot, so every row committed before it is seen: a row not yet published
+   * here is the oldest acknowledged change that enforcement points may still be missing.
+   */
+  async progress(): Promise<OutboxProgress> {
+    const [row] = await rows<{ pending: number; oldest_age_ms: number | null; seq: string | null }>(
+      this.dataSource.manager,
+      `SELECT count(*)::int AS pending,
+              (extract(epoch FROM statement_timestamp() - min(created_at)) * 1000)::float8
+                AS oldest_age_ms,
+              (SELECT max(seq) FROM revocation_rule) AS seq
+         FROM outbox
+        WHERE published_at IS NULL`,
+    );
+    return {
+      pending: row?.pending ?? 0,
+      oldestPendingAgeMs:
+        row?.oldest_age_ms === null || row?.oldest_age_ms === undefined
+          ? null
+          : Math.max(0, Math.ceil(row.oldest_age_ms)),
+      seq: Number(row?.seq ?? 0),
+    };
   }
 
   /**

@@ -20,6 +20,14 @@ export interface JournalContext {
 /**
  * Every rule change leaves two records in the same transaction: the audit entry (who, what,
  * why, before/after) and the outbox message that tells enforcement points.
+ *
+ * A rule that expired (pruned: every token it matched has expired) is published as a tombstone
+ * (null value) under its key, so that compaction can drop the key from the topic instead of
+ * keeping a `rule.removed` for ever. A tombstone carries no `seq`; that is safe because it only
+ * ever follows the rule's earlier versions on its partition (the relay publishes each key in seq
+ * order), and consumers let it remove only a version that has expired by their own clock. A
+ * reinstated rule stays a `rule.removed` value with its `seq`: a consumer that missed the
+ * tombstone would still drop nothing live, but one that missed a reinstatement would deny.
  */
 @Injectable()
 export class RuleJournal {
@@ -33,7 +41,8 @@ export class RuleJournal {
     await this.outbox.enqueue(em, {
       seq: change.after.seq,
       key: change.after.key,
-      payload: invalidationEventFor(change.after, Date.now()),
+      payload:
+        change.after.status === 'expired' ? null : invalidationEventFor(change.after, Date.now()),
       headers: context.traceHeaders,
     });
   }
