@@ -101,11 +101,15 @@ function parseOrRaw(value: Buffer | null): unknown {
 /** Reads a topic from the beginning into an array, as a plain Kafka client would. */
 export async function collectTopic(brokers: string[], topic: string) {
   const kafka = new Kafka({ brokers, clientId: 'test-reader', logLevel: logLevel.NOTHING });
+  let stopped = false;
   const consumer = kafka.consumer({
     groupId: `test-reader-${randomUUID()}`,
     sessionTimeout: 6000,
     heartbeatInterval: 500,
     maxWaitTimeInMs: 50,
+    // kafkajs may schedule a restart of a crashed consumer after stop(); it would then keep the
+    // test process alive.
+    retry: { restartOnFailure: () => Promise.resolve(!stopped) },
   });
   const messages: ReceivedMessage[] = [];
   await consumer.connect();
@@ -121,7 +125,13 @@ export async function collectTopic(brokers: string[], topic: string) {
       return Promise.resolve();
     },
   });
-  return { messages, stop: () => consumer.disconnect() };
+  return {
+    messages,
+    stop: () => {
+      stopped = true;
+      return consumer.disconnect();
+    },
+  };
 }
 
 /**

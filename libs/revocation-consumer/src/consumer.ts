@@ -1,3 +1,6 @@
+// One file past the ~400-line convention on purpose for now: bootstrap, the apply loop, freshness
+// and persistence share the consumer's state (pinned offsets, the list, the group session). The
+// split by job (bootstrap, apply, status) is planned with the codebase refactor (issue 10).
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
