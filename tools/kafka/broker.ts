@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../../apps/revocation-writer/src/topics/ensure-topics';
@@ -497,7 +498,7 @@ export class KafkaBroker {
           `Kafka broker did not answer within ${this.readyTimeoutMs} ms:\n${this.logTail()}`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100); // polling a child process until it answers
     }
   }
 
@@ -518,7 +519,7 @@ export class KafkaBroker {
         if (Date.now() > deadline) {
           throw new Error(`the group coordinator did not load: ${String(error)}`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100); // polling a child process until it answers
       }
     }
   }
