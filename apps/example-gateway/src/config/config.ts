@@ -58,8 +58,8 @@ const EnvSchema = z
     /** Kafka bootstrap servers of the invalidation topic, comma separated. */
     KAFKA_BROKERS: list.default(['127.0.0.1:9092']),
     /**
-     * Longest wait of an idle fetch (ms). Real Kafka answers as soon as an event arrives; a
-     * broker that does not wake waiting fetches (librdkafka's mock cluster) adds up to this.
+     * Longest wait of an idle fetch (ms). Apache Kafka answers a waiting fetch as soon as an
+     * event arrives, so this bounds idle polling, not latency.
      */
     KAFKA_MAX_WAIT_MS: int(10, 60_000).default(1000),
 
