@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaBroker } from '../tools/kafka/broker';
 import { createTestSchema } from '../test/support/postgres';
-import { postHrEvent, startWriter } from '../test/support/writer';
+import { postHrEvent, startWriter, termination } from '../test/support/writer';
 import { machine, percentile } from './report';
 
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -51,13 +51,7 @@ async function main(): Promise<void> {
       }
       const subject = `bench-${i}`;
       sends.push(
-        postHrEvent(writer, {
-          id: `bench-evt-${i}`,
-          type: 'employee.terminated',
-          occurredAt: new Date().toISOString(),
-          subject,
-          iss: ISS,
-        }).then(async (response) => {
+        postHrEvent(writer, termination(`bench-evt-${i}`, subject, ISS)).then(async (response) => {
           acknowledgedAt.set(subject, performance.now());
           await response.arrayBuffer();
           if (response.status !== 202) {

@@ -4,7 +4,7 @@ import { type KafkaBroker } from '../../tools/kafka/broker';
 import { startOwnBroker } from '../support/kafka';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
-import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
+import { postHrEvent, type RunningWriter, startWriter, termination } from '../support/writer';
 
 const ISS = 'https://idp.example.com';
 
@@ -59,13 +59,7 @@ describe('broker SIGKILL and restart under a steady load of revocations', () => 
     let sent = 0;
     const terminate = async (): Promise<void> => {
       const subject = `crash-${sent}`;
-      const response = await postHrEvent(writer, {
-        id: `crash-evt-${sent}`,
-        type: 'employee.terminated',
-        occurredAt: new Date().toISOString(),
-        subject,
-        iss: ISS,
-      });
+      const response = await postHrEvent(writer, termination(`crash-evt-${sent}`, subject, ISS));
       sent += 1;
       // While PostgreSQL is up the writer acknowledges whatever Kafka does.
       expect(response.status).toBe(202);

@@ -4,7 +4,7 @@ import { percentile } from '../../bench/report';
 import { sharedBrokers, testTopics } from '../support/kafka';
 import { createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
-import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
+import { postHrEvent, type RunningWriter, startWriter, termination } from '../support/writer';
 
 const ISS = 'https://idp.example.com';
 const REVOCATIONS = 150;
@@ -49,13 +49,7 @@ describe('propagation from acknowledgement to deny-list, real broker, default co
     const seqOf = new Map<string, number>();
     for (let i = 0; i < REVOCATIONS; i += 1) {
       const subject = `latency-${i}`;
-      const response = await postHrEvent(writer, {
-        id: `latency-evt-${i}`,
-        type: 'employee.terminated',
-        occurredAt: new Date().toISOString(),
-        subject,
-        iss: ISS,
-      });
+      const response = await postHrEvent(writer, termination(`latency-evt-${i}`, subject, ISS));
       acknowledgedAt.set(subject, performance.now());
       expect(response.status).toBe(202);
       seqOf.set(subject, ((await response.json()) as { seq: number }).seq);

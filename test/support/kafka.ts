@@ -1,4 +1,4 @@
-import { type TopicRole, topicSpecs } from '@rescind/contracts';
+import { type TopicRole, type TopicSpec, topicSpecs } from '@rescind/contracts';
 import { type IHeaders, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ensureTopics } from '../../apps/revocation-writer/src/topics/ensure-topics';
@@ -6,6 +6,13 @@ import { KafkaBroker } from '../../tools/kafka/broker';
 
 /** The run's shared broker (jest global setup). */
 export const sharedBrokers = (): string[] => process.env.RESCIND_TEST_KAFKA_BROKERS!.split(',');
+
+/** `specs` with `partitions` each (none given: as specified); the dead-letter topic keeps its one. */
+function withPartitions(specs: TopicSpec[], partitions: number | undefined): TopicSpec[] {
+  return specs.map((spec) =>
+    partitions !== undefined && spec.role !== 'deadLetter' ? { ...spec, partitions } : spec,
+  );
+}
 
 /** Topic names of one test file on the shared broker, and how to hand them to writer and consumer. */
 export interface TestTopics {
@@ -31,11 +38,7 @@ export function testTopics(
     TopicRole,
     string
   >;
-  const specs = topicSpecs(names, options.overrides).map((spec) =>
-    options.partitions !== undefined && spec.role !== 'deadLetter'
-      ? { ...spec, partitions: options.partitions }
-      : spec,
-  );
+  const specs = withPartitions(topicSpecs(names, options.overrides), options.partitions);
   return {
     names,
     writerEnv: {
@@ -142,8 +145,6 @@ export async function collectTopic(brokers: string[], topic: string) {
 export function startOwnBroker(partitions = 3): Promise<KafkaBroker> {
   return KafkaBroker.start({
     proxy: true,
-    topics: topicSpecs().map((spec) =>
-      spec.role === 'deadLetter' ? spec : { ...spec, partitions },
-    ),
+    topics: withPartitions(topicSpecs(), partitions),
   });
 }

@@ -65,3 +65,8 @@ export async function postHrEvent(
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
+
+/** An HR `employee.terminated` event for `subject` at issuer `iss`, occurring now. */
+export function termination(id: string, subject: string, iss: string) {
+  return { id, type: 'employee.terminated', occurredAt: new Date().toISOString(), subject, iss };
+}

@@ -4,11 +4,11 @@ import {
   heartbeatKey,
   INVALIDATION_SCHEMA,
   InvalidationHeaders,
-  topicSpecs,
 } from '@rescind/contracts';
 import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import { ensureTopics } from '../topics/ensure-topics';
+import { writerTopicSpecs } from '../topics/writer-topics';
 import type { OutboxMessage } from './outbox.repository';
 
 export interface PublisherState {
@@ -185,7 +185,7 @@ export class KafkaPublisher implements OnApplicationShutdown {
    */
   async ensureTopic(): Promise<void> {
     const topic = this.config.kafka.invalidationTopic;
-    const specs = topicSpecs({ invalidations: topic }).filter((s) => s.role === 'invalidations');
+    const specs = writerTopicSpecs(this.config).filter((s) => s.role === 'invalidations');
     const admin = this.kafka.admin();
     try {
       await admin.connect();
