@@ -168,14 +168,9 @@ export class OutboxRepository {
     return deleted.length;
   }
 
+  /** The unpublished rows and the oldest one's age, for health and metrics: {@link progress}. */
   async backlog(): Promise<OutboxBacklog> {
-    const [row] = await rows<{ pending: string; oldest: Date | null }>(
-      this.dataSource.manager,
-      `SELECT count(*) AS pending, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL`,
-    );
-    return {
-      pending: Number(row?.pending ?? 0),
-      oldestAgeMs: row?.oldest ? Math.max(0, Date.now() - row.oldest.getTime()) : null,
-    };
+    const { pending, oldestPendingAgeMs } = await this.progress();
+    return { pending, oldestAgeMs: oldestPendingAgeMs };
   }
 }
