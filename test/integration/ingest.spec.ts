@@ -212,9 +212,10 @@ describe('POST /v1/events/hr', () => {
       );
       const before = await rowCounts(db);
 
+      // The outbox's primary key refuses the row (SQLSTATE 23505): a conflict, never a 500.
       const failed = await postHrEvent(writer, termination('evt-atomic', 'atomic-user'));
-      expect(failed.status).toBe(500);
-      expect(await failed.json()).toMatchObject({ code: 'internal_error', retriable: true });
+      expect(failed.status).toBe(409);
+      expect(await failed.json()).toMatchObject({ code: 'storage_conflict', retriable: false });
       const after = await rowCounts(db);
       expect(after).toEqual(before);
       const { rowCount } = await db.query(

@@ -196,6 +196,15 @@ describe('POST /ssf/events (RFC 8935 push of CAEP/RISC SETs)', () => {
       await expectRejected(await push(set), 'invalid_request');
     });
 
+    it('a jti PostgreSQL cannot store (U+0000), named as such and not retried as an outage', async () => {
+      const response = await push(await transmitter.sign(event, { subId, jti: 'nul\u0000jti' }));
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        err: 'invalid_request',
+        description: expect.stringMatching(/^the SET's "jti" must not contain U\+0000/),
+      });
+    });
+
     it('a malformed JWT and the wrong content type', async () => {
       await expectRejected(await push('not.a.jwt'), 'invalid_request');
       await expectRejected(

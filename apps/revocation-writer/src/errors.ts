@@ -95,10 +95,98 @@ export class UnauthenticatedError extends RescindError {
   }
 }
 
-// SQLSTATE classes that mean "the database is not there right now", not "your data is wrong":
-// 08 connection exception, 53 insufficient resources, 57P operator intervention (shutdown,
-// cannot connect now), 40001/40P01 serialization failure and deadlock (retry).
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P|40001|40P01)/;
+/**
+ * A rule would be published as an invalidation event that does not satisfy the contract, so
+ * enforcement points could not apply it. The use cases refuse such rules before anything is
+ * written (naming the field of the request); this is the last check, on the event itself, before
+ * the transaction commits, and means a stored rule that cannot be published (or a gap in those
+ * checks): nothing was written.
+ */
+export class UnpublishableRuleError extends RescindError {
+  constructor(
+    key: string,
+    readonly problems: string[],
+  ) {
+    super(
+      'unpublishable_rule',
+      `the rule ${JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key)} cannot be published to enforcement points: ${problems.join('; ')}; nothing was written`,
+      422,
+      false,
+    );
+  }
+}
+
+/** PostgreSQL refused a value of the request (SQLSTATE class 22 or 54): retrying cannot help. */
+export class UnstorableInputError extends RescindError {
+  constructor(sqlState: string, reason: string, cause: unknown) {
+    super(
+      'unstorable_input',
+      `the revocation store cannot hold a value of this request (SQLSTATE ${sqlState}: ${reason}); nothing was stored`,
+      422,
+      false,
+    );
+    this.cause = cause;
+  }
+}
+
+/** An integrity constraint refused the change (SQLSTATE class 23): retrying the same cannot help. */
+export class StorageConflictError extends RescindError {
+  constructor(sqlState: string, reason: string, cause: unknown) {
+    super(
+      'storage_conflict',
+      `the change conflicts with what is stored (SQLSTATE ${sqlState}: ${reason}); nothing was stored`,
+      409,
+      false,
+    );
+    this.cause = cause;
+  }
+}
+
+/**
+ * Any other database error (syntax, undefined table, privilege, internal error, ...): a bug or a
+ * broken deployment, which retrying the request does not fix. The message carries the database's
+ * own words for the log and the dead letter; HTTP answers with {@link DatabaseBugError.publicDetail}.
+ */
+export class DatabaseBugError extends RescindError {
+  static readonly publicDetail =
+    'internal error, which retrying will not fix; the request may not have been processed';
+
+  constructor(sqlState: string, reason: string, cause: unknown) {
+    super(
+      'internal_error',
+      `database error ${sqlState} (${reason}): a bug, which retrying will not fix`,
+      500,
+      false,
+    );
+    this.cause = cause;
+  }
+}
+
+/** What a failure of PostgreSQL, or of reaching it, means for the request that met it. */
+export type DatabaseFailure =
+  /** Not there right now (connection, resources, shutdown, serialization, timeout): retry. */
+  | 'unavailable'
+  /** A value of the request cannot be stored (data exception, program limit): never retry. */
+  | 'input'
+  /** An integrity constraint refused the change: never retry. */
+  | 'conflict'
+  /** Anything else the database said: a bug, never retried as if it were an outage. */
+  | 'bug';
+
+/**
+ * SQLSTATE (class or code) → what it means. First match wins, so codes come before their class.
+ * Unavailable: 08 connection exception, 53 insufficient resources, 57P operator intervention
+ * (shutdown, cannot connect now), 57014 statement timeout or cancel, 55P03 lock timeout, 58
+ * system error (I/O), 25006 read-only transaction (connected to a standby after a failover),
+ * 40001/40P01 serialization failure and deadlock. Input: 22 data exception (e.g. 22021, U+0000
+ * in text), 54 program limit exceeded (e.g. an index entry over the btree maximum). Conflict:
+ * 23 integrity constraint violation. Everything else is a bug.
+ */
+const SQLSTATES: ReadonlyArray<[RegExp, DatabaseFailure]> = [
+  [/^(08|53|57P|57014|55P03|58|25006|40001|40P01)/, 'unavailable'],
+  [/^(22|54)/, 'input'],
+  [/^23/, 'conflict'],
+];
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -111,21 +199,84 @@ const UNAVAILABLE_NODE_CODES = new Set([
 const UNAVAILABLE_MESSAGES =
   /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end|canceling statement due to statement timeout/i;
 
-/** Does this error from pg/TypeORM mean the database is unreachable (retry later)? */
-export function isDatabaseUnavailable(error: unknown): boolean {
+/** An error PostgreSQL sent (pg's DatabaseError): a SQLSTATE and the server's severity. */
+function sqlStateOf(error: Error): string | undefined {
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string'
+    ? code
+    : undefined;
+}
+
+/**
+ * What a failure of the database (or of reaching it) means, or undefined when `error` did not
+ * come from the database: the one classifier of database errors, for HTTP and Kafka alike.
+ * Looks through TypeORM's wrapper (`driverError`) and `cause` chains.
+ */
+export function classifyDatabaseError(error: unknown): DatabaseFailure | undefined {
+  return databaseFailureOf(error)?.failure;
+}
+
+function databaseFailureOf(
+  error: unknown,
+): { failure: DatabaseFailure; sqlState: string; reason: string } | undefined {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (e instanceof RescindError) {
+      // Already classified (a use case may have done it): it says what it means.
+      const failure = CLASSIFIED.find(([type]) => e instanceof type)?.[1];
+      return failure === undefined ? undefined : { failure, sqlState: '', reason: '' };
+    }
+    const sqlState = sqlStateOf(e);
+    if (sqlState !== undefined) {
+      const failure = SQLSTATES.find(([pattern]) => pattern.test(sqlState))?.[1] ?? 'bug';
+      return { failure, sqlState, reason: e.message };
+    }
     const code = (e as { code?: unknown }).code;
     if (
-      typeof code === 'string' &&
-      (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))
+      (typeof code === 'string' && UNAVAILABLE_NODE_CODES.has(code)) ||
+      UNAVAILABLE_MESSAGES.test(e.message)
     ) {
-      return true;
-    }
-    if (UNAVAILABLE_MESSAGES.test(e.message)) {
-      return true;
+      return { failure: 'unavailable', sqlState: '', reason: '' };
     }
     const driverError = (e as { driverError?: unknown }).driverError;
     e = driverError instanceof Error ? driverError : e.cause;
   }
-  return false;
+  return undefined;
+}
+
+const CLASSIFIED: ReadonlyArray<
+  [abstract new (...args: never[]) => RescindError, DatabaseFailure]
+> = [
+  [StorageUnavailableError, 'unavailable'],
+  [UnstorableInputError, 'input'],
+  [StorageConflictError, 'conflict'],
+  [DatabaseBugError, 'bug'],
+];
+
+/** Does this error from pg/TypeORM mean the database is unreachable (retry later)? */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return classifyDatabaseError(error) === 'unavailable';
+}
+
+/**
+ * The RescindError a database error means (503 retriable, 422, 409, or a 500 that is not
+ * retriable), or undefined for an error that did not come from the database. HTTP answers with
+ * it, Kafka ingest retries or dead-letters by its `retriable` flag.
+ */
+export function databaseError(error: unknown): RescindError | undefined {
+  if (error instanceof RescindError) {
+    return classifyDatabaseError(error) === undefined ? undefined : error;
+  }
+  const found = databaseFailureOf(error);
+  switch (found?.failure) {
+    case undefined:
+      return undefined;
+    case 'unavailable':
+      return new StorageUnavailableError(error);
+    case 'input':
+      return new UnstorableInputError(found.sqlState, found.reason, error);
+    case 'conflict':
+      return new StorageConflictError(found.sqlState, found.reason, error);
+    case 'bug':
+      return new DatabaseBugError(found.sqlState, found.reason, error);
+  }
 }

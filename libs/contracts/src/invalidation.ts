@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { RuleClaimSchema } from './claims';
+import { MAX_RULE_KEY_LENGTH } from './rule-key';
+import { storableText } from './text';
 
 /** Instant as integer milliseconds since the Unix epoch. */
 const EpochMillis = z.number().int().nonnegative().max(8.64e15);
@@ -7,11 +9,17 @@ const EpochMillis = z.number().int().nonnegative().max(8.64e15);
 /**
  * The rule as it travels to enforcement points.
  * `revokedBefore: null` revokes every matching token whatever its `iat`.
+ * `value` and `iss` are compared exactly with the token's claims, as JWT claims are (RFC 7519
+ * §7.3: no Unicode normalisation), and are text every store keeps as sent (no U+0000, no lone
+ * surrogate). Their key, `ruleKey(rule)`, is at most {@link MAX_RULE_KEY_LENGTH} characters,
+ * which for values beyond ASCII letters and digits is less than these lengths allow: a rule
+ * is publishable when it satisfies this schema and `ruleKeyLengthProblem(rule)` finds nothing
+ * (`publishingProblems` checks both).
  */
 export const RuleV1Schema = z.object({
   claim: RuleClaimSchema,
-  value: z.string().min(1).max(1024),
-  iss: z.string().min(1).max(2048).nullable(),
+  value: storableText({ max: 1024 }),
+  iss: storableText({ max: 2048 }).nullable(),
   revokedBefore: EpochMillis.nullable(),
   expiresAt: EpochMillis.nullable(),
 });
@@ -20,8 +28,8 @@ export type RuleV1 = z.infer<typeof RuleV1Schema>;
 const Envelope = {
   /** Schema version of this message. */
   v: z.literal(1),
-  /** The rule key (also the Kafka message key). */
-  key: z.string().min(1).max(4096),
+  /** The rule key (also the Kafka message key): `ruleKey(rule)`. */
+  key: z.string().min(1).max(MAX_RULE_KEY_LENGTH),
   /**
    * Global, monotonic version of this rule (a PostgreSQL sequence). Consumers keep
    * the highest `seq` per key and ignore anything older. Safe as a JS number up to 2^53.

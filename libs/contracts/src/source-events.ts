@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableText, unstorableText } from './text';
 
 /** Identifier an event source gives an event; the idempotency key together with the source. */
 export const EventIdSchema = z
@@ -8,8 +9,36 @@ export const EventIdSchema = z
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
 const IsoInstant = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' });
-const Issuer = z.url({ protocol: /^https?$/ }).max(2048);
-const Identifier = z.string().min(1).max(255);
+
+/**
+ * Scheme, authority without userinfo, optional path; no control character, white space or
+ * backslash anywhere: nothing a URL parser would drop or rewrite.
+ */
+const ISSUER_URL = /^(?!.*\p{Cc})https?:\/\/[^\s/?#@\\]+(?:\/[^\s?#\\]*)?$/iu;
+
+/**
+ * An issuer identifier as its tokens carry it in `iss`: an absolute http(s) URL, kept exactly as
+ * sent, since rules compare it exactly with the token's `iss`. Refused rather than rewritten:
+ * white space and control characters (a URL parser drops them silently, so the rule would name
+ * another issuer than the one sent), a backslash (read as `/`), userinfo, a query or a fragment
+ * (an issuer identifier has none: RFC 8414 §2). At most as long as a rule's `iss`.
+ */
+const Issuer = storableText({ max: 2048 }).check((ctx) => {
+  if (
+    unstorableText(ctx.value) === undefined &&
+    !(ISSUER_URL.test(ctx.value) && URL.canParse(ctx.value))
+  ) {
+    ctx.issues.push({
+      code: 'custom',
+      message:
+        'must be an http(s) issuer URL such as https://idp.example, without white space, userinfo, query or fragment',
+      input: ctx.value,
+    });
+  }
+});
+
+/** A subject, session, token, client or key id: text every store keeps exactly as sent. */
+const Identifier = storableText({ max: 255 });
 
 /** Fields every source event carries. */
 const Envelope = {
@@ -114,7 +143,7 @@ const SiemContext = {
   ...Envelope,
   severity: z.enum(['low', 'medium', 'high', 'critical']),
   /** The SOAR playbook (or rule) that decided; kept in the audit record. */
-  playbookId: z.string().min(1).max(200).optional(),
+  playbookId: storableText({ max: 200 }).optional(),
 };
 
 const SiemCredentialEvent = z.object({
@@ -127,7 +156,10 @@ const SiemTokenLeakedEvent = z
     ...SiemContext,
     type: z.literal('token.leaked'),
     jti: Identifier.optional(),
-    /** The leaked token itself: hashed on receipt (a `token_hash` rule), never stored. */
+    /**
+     * The leaked token itself: hashed on receipt (a `token_hash` rule), never stored, so any
+     * string will do (the enforcement point hashes the token it is shown the same way).
+     */
     token: z.string().min(1).max(16_384).optional(),
   })
   .refine((e) => (e.jti === undefined) !== (e.token === undefined), {

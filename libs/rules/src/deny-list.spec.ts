@@ -89,6 +89,23 @@ describe(DenyList.name, () => {
       expect(list.check({ client_id: 'app-2', azp: 'app-1' }).revoked).toBe(false);
     });
 
+    it('compares claims exactly, as JWT claims are (RFC 7519 §7.3): an NFD rule does not match an NFC claim', () => {
+      const nfd = 'Jose\u0301';
+      const nfc = nfd.normalize('NFC'); // 'José'
+      const list = new DenyList();
+      list.apply(set(1, 'sub', nfd, null, ISS));
+      expect(list.check({ sub: nfd, iss: ISS }).revoked).toBe(true);
+      expect(list.check({ sub: nfc, iss: ISS }).revoked).toBe(false);
+      expect(list.check({ sub: nfd, iss: ISS.toUpperCase() }).revoked).toBe(false);
+    });
+
+    it('matches no rule with a lone surrogate in a token claim (the key of such a claim stays total)', () => {
+      const list = new DenyList();
+      list.apply(set(1, 'sub', 'a\ufffdb', null));
+      expect(list.check({ sub: 'a\ud800b' }).revoked).toBe(false);
+      expect(ruleKey({ claim: 'sub', value: 'a\ud800b' })).toBe('sub::a%uD800b');
+    });
+
     it('answers with the rule that matched', () => {
       const list = new DenyList();
       const event = set(7, 'sid', 'session-9', null);

@@ -6,12 +6,8 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
-  InvalidEventError,
-  isDatabaseUnavailable,
-  RescindError,
-  StorageUnavailableError,
-} from '../errors';
+import { DatabaseBugError, databaseError, InvalidEventError, RescindError } from '../errors';
+import { loggedUrl } from './request-log';
 
 /** RFC 9457 problem details, plus our stable `code` and `retriable` flag. */
 export interface ProblemDetails {
@@ -50,14 +46,17 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 export function toProblem(thrown: unknown, instance?: string): ProblemDetails {
-  // Wherever a query ran (guard, repository, use case), a lost database means "retry later".
-  const error = isDatabaseUnavailable(thrown) ? new StorageUnavailableError(thrown) : thrown;
+  // Wherever a query ran (guard, repository, use case), what the database said decides: a lost
+  // database is "retry later" (503), a value it cannot hold 422, a constraint 409, anything else
+  // a 500 that retrying does not fix. No database error is a retriable 500.
+  const error = databaseError(thrown) ?? thrown;
   if (error instanceof RescindError) {
     return {
       type: `urn:rescind:problem:${error.code}`,
       title: TITLES[error.status] ?? 'Error',
       status: error.status,
-      detail: error.message,
+      // The database's own words about a bug are for the log, never for the client.
+      detail: error instanceof DatabaseBugError ? DatabaseBugError.publicDetail : error.message,
       instance,
       code: error.code,
       retriable: error.retriable,
@@ -133,15 +132,25 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const problem = toProblem(error, request.url);
+    // The query string may carry a token (RFC 6750 §2.3): the log names the path only.
+    const where = `${request.method} ${loggedUrl(request.url)}`;
+    if (request.raw.socket?.destroyed === true) {
+      // The client went away (or was cut off, e.g. after a 408): its aborted body read is not an
+      // outage of the store, and there is nobody left to answer.
+      this.logger.log(`${where}: the client closed the connection before the answer`);
+      return;
+    }
     if (problem.status === 503) {
-      this.logger.warn(`${request.method} ${request.url}: ${problem.code}: ${String(error)}`);
+      this.logger.warn(`${where}: ${problem.code}: ${String(error)}`);
     } else if (problem.status >= 500) {
-      this.logger.error(`${request.method} ${request.url}: ${problem.code}: ${String(error)}`);
+      this.logger.error(`${where}: ${problem.code}: ${String(error)}`);
     }
     const reply = http.getResponse<FastifyReply>();
-    if (request.url.startsWith('/ssf/') && problem.status < 500) {
+    if (request.url.startsWith('/ssf/') && problem.status < 500 && problem.status !== 429) {
       // RFC 8935 §2.3: a push receiver answers errors in its own JSON shape, even for requests
-      // rejected before they reach the controller (wrong media type, unparsable body).
+      // rejected before they reach the controller (wrong media type, unparsable body). Not a
+      // 429: a transmitter does not retry a 400, so a rate-limited SET would be lost; it gets
+      // problem+json with Retry-After and is sent again.
       void reply
         .status(400)
         .header('content-type', 'application/json')

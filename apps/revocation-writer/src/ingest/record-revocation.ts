@@ -3,8 +3,9 @@ import { ruleKey } from '@rescind/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { authorizeRules, scopeToPrincipal } from '../auth/authorize-rules';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
-import { IdempotencyConflictError, RescindError } from '../errors';
+import { databaseError, IdempotencyConflictError, RescindError } from '../errors';
 import { WriterMetrics } from '../metrics/writer-metrics';
+import { assertPublishable } from '../rules/publishable-rules';
 import type { RuleSpec } from '../rules/rule';
 import { RuleJournal } from '../rules/rule-journal';
 import { RulePolicy } from '../rules/rule-policy';
@@ -20,9 +21,11 @@ import {
 } from './revocation-command';
 
 /**
- * The use case behind every ingest transport: authorize, then in ONE transaction claim the event
- * id (or, for a request without one, find the rules already in force), raise each rule, append
- * the audit record and the outbox message. Answers after commit.
+ * The use case behind every ingest transport: refuse rules enforcement points could not apply,
+ * authorize, then in ONE transaction claim the event id (or, for a request without one, find the
+ * rules already in force), raise each rule, append the audit record and the outbox message.
+ * Answers after commit. A database error leaves as what it means (`databaseError`), so that every
+ * transport answers it alike: 503 to retry, or a refusal that is never retried.
  */
 @Injectable()
 export class RecordRevocation {
@@ -44,7 +47,8 @@ export class RecordRevocation {
         outcome: result.duplicate ? 'duplicate' : 'accepted',
       });
       return result;
-    } catch (error) {
+    } catch (thrown) {
+      const error = databaseError(thrown) ?? thrown;
       const outcome = error instanceof RescindError ? error.code : 'internal_error';
       this.metrics.ingested.add(1, { source: command.source, outcome });
       throw error;
@@ -52,6 +56,9 @@ export class RecordRevocation {
   }
 
   private authorizeAndRecord(command: RevocationCommand): Promise<RevocationResult> {
+    // What is acknowledged must be what every enforcement point can apply: checked on the rules
+    // as they will be written (scoped to the principal's issuer), before anything is.
+    assertPublishable(command.rules);
     authorizeRules(command.principal, command.rules, {
       confirmed: command.confirmed,
       policy: this.policy,

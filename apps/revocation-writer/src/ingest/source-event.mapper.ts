@@ -7,7 +7,7 @@ import {
   tokenHash,
 } from '@rescind/contracts';
 import { RescindError } from '../errors';
-import type { RuleSpec } from '../rules/rule';
+import type { RuleOrigin, RuleSpec } from '../rules/rule';
 import type { RulePolicy } from '../rules/rule-policy';
 
 /** What one source event asks for: rules (possibly none) and the reason for the audit log. */
@@ -42,13 +42,17 @@ type Scope = 'up-to-now' | 'every-token';
  * One rule. "up-to-now" revokes what was issued before the writer received the event (users,
  * clients: they may legitimately get new tokens later); "every-token" revokes every token that
  * carries the value (one token, one session, a compromised key an attacker can mint with).
+ * `field` is the event's member the value came from; the issuer comes from `/iss` when the event
+ * has one (RuleSpec `origin`, to name them if the rule cannot be published).
  */
 function rule(
   claim: string,
   value: string,
+  field: string,
   iss: string | undefined,
   scope: Scope,
   ctx: MappingContext,
+  origin: RuleOrigin = { value: `/${field}`, ...(iss !== undefined ? { iss: '/iss' } : {}) },
 ): RuleSpec {
   const spec = {
     claim,
@@ -56,22 +60,25 @@ function rule(
     iss: iss ?? null,
     revokedBefore: scope === 'up-to-now' ? ctx.receivedAtMs : null,
   };
-  return { ...spec, expiresAt: ctx.policy.expiresAt(spec, ctx.receivedAtMs) };
+  return { ...spec, expiresAt: ctx.policy.expiresAt(spec, ctx.receivedAtMs), origin };
 }
 
 export function mapHrEvent(event: HrEventV1, ctx: MappingContext): MappedEvent {
-  let subject = event.subject;
-  let iss = event.iss;
-  if (subject === undefined) {
-    const entry = ctx.employees.get(event.employeeId!);
-    if (!entry) {
-      throw new UnknownEmployeeError(event.employeeId!);
-    }
-    subject = entry.subject;
-    iss ??= entry.iss;
-  }
+  const reason = `hr ${event.type}`;
   // Every HR type revokes the person's current tokens; role changes too (they carry old roles).
-  return { rules: [rule('sub', subject, iss, 'up-to-now', ctx)], reason: `hr ${event.type}` };
+  if (event.subject !== undefined) {
+    return { rules: [rule('sub', event.subject, 'subject', event.iss, 'up-to-now', ctx)], reason };
+  }
+  const entry = ctx.employees.get(event.employeeId!);
+  if (!entry) {
+    throw new UnknownEmployeeError(event.employeeId!);
+  }
+  const iss = event.iss ?? entry.iss;
+  const origin = { value: '/employeeId', ...(event.iss !== undefined ? { iss: '/iss' } : {}) };
+  return {
+    rules: [rule('sub', entry.subject, 'employeeId', iss, 'up-to-now', ctx, origin)],
+    reason,
+  };
 }
 
 export function mapIdpEvent(event: IdpEventV1, ctx: MappingContext): MappedEvent {
@@ -79,29 +86,35 @@ export function mapIdpEvent(event: IdpEventV1, ctx: MappingContext): MappedEvent
   switch (event.type) {
     case 'session.revoked':
     case 'user.logout':
-      return { rules: [rule('sid', event.sid, event.iss, 'every-token', ctx)], reason };
+      return { rules: [rule('sid', event.sid, 'sid', event.iss, 'every-token', ctx)], reason };
     case 'user.password_changed':
     case 'user.disabled':
     case 'user.deleted':
     case 'mfa.reset':
-      return { rules: [rule('sub', event.subject, event.iss, 'up-to-now', ctx)], reason };
+      return {
+        rules: [rule('sub', event.subject, 'subject', event.iss, 'up-to-now', ctx)],
+        reason,
+      };
     case 'refresh_token.revoked':
       // With a session, the access tokens of that session die with the refresh token.
       return {
         rules: [
           event.sid !== undefined
-            ? rule('sid', event.sid, event.iss, 'every-token', ctx)
-            : rule('jti', event.jti!, event.iss, 'every-token', ctx),
+            ? rule('sid', event.sid, 'sid', event.iss, 'every-token', ctx)
+            : rule('jti', event.jti!, 'jti', event.iss, 'every-token', ctx),
         ],
         reason,
       };
     case 'client.deleted':
     case 'client.secret_rotated':
-      return { rules: [rule('client_id', event.clientId, event.iss, 'up-to-now', ctx)], reason };
+      return {
+        rules: [rule('client_id', event.clientId, 'clientId', event.iss, 'up-to-now', ctx)],
+        reason,
+      };
     case 'signing_key.rotated':
       return event.compromised
         ? {
-            rules: [rule('kid', event.kid, event.iss, 'every-token', ctx)],
+            rules: [rule('kid', event.kid, 'kid', event.iss, 'every-token', ctx)],
             reason: `${reason} (compromised)`,
           }
         : { rules: [], reason: `${reason} (routine: nothing to revoke)` };
@@ -112,22 +125,28 @@ export function mapSiemEvent(event: SiemEventV1, ctx: MappingContext): MappedEve
   const reason = `siem ${event.type} (severity ${event.severity}${event.playbookId ? `, playbook ${event.playbookId}` : ''})`;
   switch (event.type) {
     case 'credential.compromised':
-      return { rules: [rule('sub', event.subject, event.iss, 'up-to-now', ctx)], reason };
+      return {
+        rules: [rule('sub', event.subject, 'subject', event.iss, 'up-to-now', ctx)],
+        reason,
+      };
     case 'token.leaked':
       return {
         rules: [
           event.jti !== undefined
-            ? rule('jti', event.jti, event.iss, 'every-token', ctx)
-            : rule('token_hash', tokenHash(event.token!), undefined, 'every-token', ctx),
+            ? rule('jti', event.jti, 'jti', event.iss, 'every-token', ctx)
+            : rule('token_hash', tokenHash(event.token!), 'token', undefined, 'every-token', ctx),
         ],
         reason,
       };
     case 'session.hijacked':
-      return { rules: [rule('sid', event.sid, event.iss, 'every-token', ctx)], reason };
+      return { rules: [rule('sid', event.sid, 'sid', event.iss, 'every-token', ctx)], reason };
     case 'client.compromised':
-      return { rules: [rule('client_id', event.clientId, event.iss, 'up-to-now', ctx)], reason };
+      return {
+        rules: [rule('client_id', event.clientId, 'clientId', event.iss, 'up-to-now', ctx)],
+        reason,
+      };
     case 'key.compromised':
-      return { rules: [rule('kid', event.kid, event.iss, 'every-token', ctx)], reason };
+      return { rules: [rule('kid', event.kid, 'kid', event.iss, 'every-token', ctx)], reason };
   }
 }
 

@@ -70,6 +70,30 @@ describe(parseGlobalRevocationRequest.name, () => {
   ])('answers invalid_request for %s', (_, body) => {
     expect(codeOf(() => parseGlobalRevocationRequest(body))).toBe('invalid_request');
   });
+
+  it.each([
+    [
+      'a NUL in sub',
+      { format: 'iss_sub', iss: ISS, sub: 'a\u0000b' },
+      /^sub_id\.sub: must not contain U\+0000 \(NUL, at index 1\)/,
+    ],
+    [
+      'a NUL in iss',
+      { format: 'iss_sub', iss: `${ISS}\u0000`, sub: 'alice' },
+      /^sub_id\.iss: must not contain U\+0000/,
+    ],
+    [
+      'a lone surrogate in an opaque id',
+      { format: 'opaque', id: '\udc00' },
+      /^sub_id\.id: must not contain a lone surrogate \(U\+DC00 at index 0\)/,
+    ],
+  ])(
+    'refuses text PostgreSQL cannot store as sent with invalid_request naming the member: %s',
+    (_, subId, message) => {
+      expect(() => parseGlobalRevocationRequest({ sub_id: subId })).toThrow(message);
+      expect(codeOf(() => parseGlobalRevocationRequest({ sub_id: subId }))).toBe('invalid_request');
+    },
+  );
 });
 
 describe(ruleForSubject.name, () => {
@@ -80,6 +104,7 @@ describe(ruleForSubject.name, () => {
       iss: ISS,
       revokedBefore: NOW,
       expiresAt: NOW + 3_600_000,
+      origin: { value: '/sub_id/sub', iss: '/sub_id/iss' },
     });
   });
 
@@ -90,6 +115,7 @@ describe(ruleForSubject.name, () => {
       iss: null,
       revokedBefore: NOW,
       expiresAt: NOW + 86_400_000,
+      origin: { value: '/sub_id/id' },
     });
   });
 
@@ -103,6 +129,14 @@ describe(ruleForSubject.name, () => {
     expect(codeOf(() => ruleForSubject(email, policyWith('device_id'), NOW))).toBe(
       'unsupported_subject_format',
     );
+  });
+
+  it('refuses, as a malformed request naming the member, a subject whose rule key would exceed the contract', () => {
+    const subject = { format: 'iss_sub' as const, iss: ISS, sub: '漢'.repeat(1024) };
+    expect(() => ruleForSubject(subject, policy, NOW)).toThrow(
+      /^sub_id\.sub: encodes to a rule key of 9,246 characters; the limit is 2,048$/,
+    );
+    expect(codeOf(() => ruleForSubject(subject, policy, NOW))).toBe('invalid_request');
   });
 });
 

@@ -1,6 +1,7 @@
+import { publishingProblems, storableText } from '@rescind/contracts';
 import { z } from 'zod';
 import { RescindError } from '../errors';
-import type { RuleSpec } from '../rules/rule';
+import type { RuleOrigin, RuleSpec } from '../rules/rule';
 import type { RulePolicy } from '../rules/rule-policy';
 
 /** draft-parecki-oauth-global-token-revocation §3.4.2: a malformed or unsupported request is 400. */
@@ -10,11 +11,11 @@ export class GlobalRevocationRequestError extends RescindError {
   }
 }
 
-// RFC 9493 subject identifier formats Rescind can turn into a rule. Lengths: the invalidation
-// contract's limits on a rule's value and issuer.
-const value = z.string().min(1).max(1024);
+// RFC 9493 subject identifier formats Rescind can turn into a rule. Lengths and text: the
+// invalidation contract's limits on a rule's value and issuer.
+const value = storableText({ max: 1024 });
 const SubjectIdentifierSchema = z.discriminatedUnion('format', [
-  z.object({ format: z.literal('iss_sub'), iss: z.string().min(1).max(2048), sub: value }),
+  z.object({ format: z.literal('iss_sub'), iss: storableText({ max: 2048 }), sub: value }),
   z.object({
     format: z.literal('email'),
     email: value.regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address'),
@@ -58,28 +59,49 @@ function unsupportedFormat(format: string): GlobalRevocationRequestError {
  * and access tokens). `iss_sub` names a subject of one issuer; `opaque` a `sub` of any issuer;
  * `email` needs `email` configured as a rule claim (CUSTOM_RULE_CLAIMS), else the format is
  * unsupported. Unknown subjects are not an error: Rescind keeps no user directory, and a rule
- * for nobody revokes nothing (and answering 404 would let callers enumerate users, §7.2).
+ * for nobody revokes nothing (and answering 404 would let callers enumerate users, §7.2). A
+ * subject whose rule enforcement points could not apply (its key too long) is a malformed
+ * request (§3.4.2: 400), named like the schema's problems.
  */
 export function ruleForSubject(
   subject: SubjectIdentifier,
   policy: RulePolicy,
   receivedAtMs: number,
 ): RuleSpec {
-  const identity = ((): Pick<RuleSpec, 'claim' | 'value' | 'iss'> => {
+  const identity = ((): Pick<RuleSpec, 'claim' | 'value' | 'iss'> & { origin: RuleOrigin } => {
     switch (subject.format) {
       case 'iss_sub':
-        return { claim: 'sub', value: subject.sub, iss: subject.iss };
+        return {
+          claim: 'sub',
+          value: subject.sub,
+          iss: subject.iss,
+          origin: { value: '/sub_id/sub', iss: '/sub_id/iss' },
+        };
       case 'opaque':
-        return { claim: 'sub', value: subject.id, iss: null };
+        return { claim: 'sub', value: subject.id, iss: null, origin: { value: '/sub_id/id' } };
       case 'email':
         if (!policy.isAllowedClaim('email')) {
           throw unsupportedFormat('email');
         }
-        return { claim: 'email', value: subject.email, iss: null };
+        return {
+          claim: 'email',
+          value: subject.email,
+          iss: null,
+          origin: { value: '/sub_id/email' },
+        };
     }
   })();
   const rule = { ...identity, revokedBefore: receivedAtMs };
-  return { ...rule, expiresAt: policy.expiresAt(rule, receivedAtMs) };
+  const spec = { ...rule, expiresAt: policy.expiresAt(rule, receivedAtMs) };
+  const { origin } = identity;
+  const problems = publishingProblems(spec).map((p) => {
+    const pointer = p.field === 'iss' && origin.iss !== undefined ? origin.iss : origin.value;
+    return `${pointer.slice(1).replaceAll('/', '.')}: ${p.detail}`; // as the schema's: sub_id.sub
+  });
+  if (problems.length > 0) {
+    throw new GlobalRevocationRequestError('invalid_request', problems.join('; '));
+  }
+  return spec;
 }
 
 /**

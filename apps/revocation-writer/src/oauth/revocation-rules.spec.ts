@@ -65,6 +65,16 @@ describe(revocationRuleForJwt.name, () => {
     });
   });
 
+  it('falls back past a sid or jti that enforcement points could not apply (NUL, lone surrogate, key too long)', () => {
+    const payload = { iss: ISS, sid: 's\u0000', jti: 'j\ud800', exp };
+    expect(revocationRuleForJwt(payload, 'hash', policy, NOW).rule.claim).toBe('token_hash');
+    const cjk = { iss: ISS, sid: '漢'.repeat(300), jti: 'j-1', exp };
+    expect(revocationRuleForJwt(cjk, 'hash', policy, NOW).rule).toMatchObject({
+      claim: 'jti',
+      value: 'j-1',
+    });
+  });
+
   it("lasts the issuer's token lifetime when the token has no exp", () => {
     expect(revocationRuleForJwt({ iss: ISS, jti: 'j' }, 'h', policy, NOW).rule.expiresAt).toBe(
       NOW + 3_600_000,

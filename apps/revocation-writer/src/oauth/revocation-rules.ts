@@ -1,3 +1,4 @@
+import { publishingProblems } from '@rescind/contracts';
 import type { JWTPayload } from 'jose';
 import type { RuleSpecUnlessInForce } from '../ingest/revocation-command';
 import type { RuleSpec } from '../rules/rule';
@@ -6,9 +7,14 @@ import type { RulePolicy } from '../rules/rule-policy';
 /** What one RFC 7009 revocation takes down. */
 export type RevocationScope = 'session' | 'token' | 'token hash';
 
-/** A claim value a rule can carry (the invalidation contract caps values at 1024). */
-const usable = (value: unknown): value is string =>
-  typeof value === 'string' && value.length > 0 && value.length <= 1024;
+/**
+ * Can a rule on `claim` carry this value? Only if enforcement points could apply it (the
+ * invalidation contract's rule and key limits, text PostgreSQL stores as sent); otherwise the
+ * revocation falls back to a narrower claim that can, down to the token's hash.
+ */
+const usable = (claim: string, value: unknown, iss: string): value is string =>
+  typeof value === 'string' &&
+  publishingProblems({ claim, value, iss, revokedBefore: null, expiresAt: null }).length === 0;
 
 /** The client a token was issued to: `client_id` (RFC 9068), else OIDC's authorized party. */
 export function tokenClient(payload: JWTPayload): string | undefined {
@@ -35,7 +41,7 @@ export function revocationRuleForJwt(
 ): { scope: RevocationScope; rule: RuleSpec } {
   const tokenExpiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
   const { iss } = payload;
-  if (usable(payload.sid)) {
+  if (usable('sid', payload.sid, iss)) {
     const rule = { claim: 'sid', value: payload.sid, iss, revokedBefore: null };
     const sessionEnd = policy.expiresAt(rule, nowMs);
     const expiresAt =
@@ -44,7 +50,7 @@ export function revocationRuleForJwt(
         : Math.max(sessionEnd, tokenExpiresAtMs);
     return { scope: 'session', rule: { ...rule, expiresAt } };
   }
-  const [scope, claim, value]: [RevocationScope, string, string] = usable(payload.jti)
+  const [scope, claim, value]: [RevocationScope, string, string] = usable('jti', payload.jti, iss)
     ? ['token', 'jti', payload.jti]
     : ['token hash', 'token_hash', tokenHash];
   const rule = { claim, value, iss, revokedBefore: null };

@@ -3,6 +3,7 @@ import { ruleKey } from '@rescind/contracts';
 import { authorizeRules, scopeToPrincipal } from '../auth/authorize-rules';
 import type { Principal } from '../auth/permissions';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { assertPublishable } from '../rules/publishable-rules';
 import type { RuleSpec } from '../rules/rule';
 import { RulePolicy } from '../rules/rule-policy';
 import { type PlannedRule, planRevocation } from './operator-rules';
@@ -27,6 +28,8 @@ export class DryRunRevocation {
     rules: RuleSpec[];
   }): Promise<PlannedRule[]> {
     const rules = scopeToPrincipal(command.principal, command.rules);
+    // What the real request would refuse as unpublishable, the dry run refuses too.
+    assertPublishable(rules);
     authorizeRules(command.principal, rules, {
       confirmed: command.confirmed,
       policy: this.policy,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { type AuditAction, AuditRepository } from '../audit/audit.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
-import { invalidationEventFor } from './rule-events';
+import { publishableEventFor } from './rule-events';
 import type { RuleChange } from './rules.repository';
 
 export interface JournalContext {
@@ -28,6 +28,9 @@ export interface JournalContext {
  * order), and consumers let it remove only a version that has expired by their own clock. A
  * reinstated rule stays a `rule.removed` value with its `seq`: a consumer that missed the
  * tombstone would still drop nothing live, but one that missed a reinstatement would deny.
+ *
+ * Every message is checked against the invalidation contract before it is enqueued
+ * (`publishableEventFor`): the transaction does not commit what enforcement points cannot apply.
  */
 @Injectable()
 export class RuleJournal {
@@ -37,12 +40,13 @@ export class RuleJournal {
   ) {}
 
   async record(em: EntityManager, change: RuleChange, context: JournalContext): Promise<void> {
+    const payload =
+      change.after.status === 'expired' ? null : publishableEventFor(change.after, Date.now());
     await this.audit.append(em, { ...context, before: change.before, after: change.after });
     await this.outbox.enqueue(em, {
       seq: change.after.seq,
       key: change.after.key,
-      payload:
-        change.after.status === 'expired' ? null : invalidationEventFor(change.after, Date.now()),
+      payload,
       headers: context.traceHeaders,
     });
   }

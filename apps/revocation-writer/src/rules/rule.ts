@@ -31,6 +31,19 @@ export interface RuleSpec {
   revokedBefore: number | null;
   /** ms; null keeps the rule until it is removed explicitly. */
   expiresAt: number | null;
+  /**
+   * Where the input named `value` and `iss` (JSON Pointers into the request body or message), so
+   * that a rule that cannot be published is refused naming the member the caller sent. Absent:
+   * `/rules/<index>/value` and `/rules/<index>/iss`, as in the operator API.
+   */
+  origin?: RuleOrigin;
+}
+
+/** JSON Pointers (RFC 6901) of the input members a rule's value and issuer came from. */
+export interface RuleOrigin {
+  value: string;
+  /** Absent when the issuer did not come from the input (none, or the credential's own). */
+  iss?: string;
 }
 
 /**

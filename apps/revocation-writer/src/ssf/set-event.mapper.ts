@@ -1,5 +1,5 @@
 import { RescindError } from '../errors';
-import type { RuleSpec } from '../rules/rule';
+import type { RuleOrigin, RuleSpec } from '../rules/rule';
 import type { RulePolicy } from '../rules/rule-policy';
 
 const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
@@ -51,19 +51,21 @@ export function mapSecurityEvents(
   const names: string[] = [];
   for (const [type, event] of Object.entries(events)) {
     const subject = (event.subject ?? subId) as SubjectId | undefined;
+    // Where the subject is in the SET's claims, to name it if its rule cannot be published.
+    const at = event.subject !== undefined ? `/events/${pointerToken(type)}/subject` : '/sub_id';
     const name = type.split('/').pop() ?? type;
     if (STREAM_EVENTS.has(type)) {
       names.push(`${name} (stream event, recorded)`);
     } else if (type === SESSION_REVOKED) {
-      const session = sessionOf(subject);
+      const session = sessionOf(subject, at);
       const rule =
         session !== undefined
-          ? { claim: 'sid', value: session.sid, iss: session.iss, revokedBefore: null }
-          : { ...userOf(subject, policy), revokedBefore: receivedAtMs };
+          ? { claim: 'sid', ...session, revokedBefore: null }
+          : { ...userOf(subject, policy, at), revokedBefore: receivedAtMs };
       rules.push({ ...rule, expiresAt: policy.expiresAt(rule, receivedAtMs) });
       names.push(name);
     } else if (SUBJECT_EVENTS.has(type)) {
-      const rule = { ...userOf(subject, policy), revokedBefore: receivedAtMs };
+      const rule = { ...userOf(subject, policy, at), revokedBefore: receivedAtMs };
       rules.push({ ...rule, expiresAt: policy.expiresAt(rule, receivedAtMs) });
       names.push(name);
     } else {
@@ -73,16 +75,25 @@ export function mapSecurityEvents(
   return { rules, reason: `ssf ${names.join(', ')}` };
 }
 
+/** A JSON Pointer reference token (RFC 6901 §3): `~` and `/` escaped. */
+const pointerToken = (name: string): string => name.replace(/~/g, '~0').replace(/\//g, '~1');
+
 function sessionOf(
   subject: SubjectId | undefined,
-): { sid: string; iss: string | null } | undefined {
+  at: string,
+): { value: string; iss: string | null; origin: RuleOrigin } | undefined {
   const session = (subject?.format === 'complex' ? subject.session : undefined) as
     SubjectId | undefined;
   if (session?.format === 'opaque' && typeof session.id === 'string') {
-    return { sid: session.id, iss: null };
+    return { value: session.id, iss: null, origin: { value: `${at}/session/id` } };
   }
   if (session?.format === 'iss_sub' && typeof session.sub === 'string') {
-    return { sid: session.sub, iss: typeof session.iss === 'string' ? session.iss : null };
+    const iss = typeof session.iss === 'string' ? session.iss : null;
+    return {
+      value: session.sub,
+      iss,
+      origin: { value: `${at}/session/sub`, ...(iss !== null ? { iss: `${at}/session/iss` } : {}) },
+    };
   }
   return undefined;
 }
@@ -90,17 +101,25 @@ function sessionOf(
 function userOf(
   subject: SubjectId | undefined,
   policy: RulePolicy,
-): { claim: string; value: string; iss: string | null } {
-  const user = (subject?.format === 'complex' ? subject.user : subject) as SubjectId | undefined;
+  subjectAt: string,
+): { claim: string; value: string; iss: string | null; origin: RuleOrigin } {
+  const complex = subject?.format === 'complex';
+  const user = (complex ? subject.user : subject) as SubjectId | undefined;
+  const at = complex ? `${subjectAt}/user` : subjectAt;
   switch (user?.format) {
     case 'iss_sub':
       if (typeof user.sub === 'string' && typeof user.iss === 'string') {
-        return { claim: 'sub', value: user.sub, iss: user.iss };
+        return {
+          claim: 'sub',
+          value: user.sub,
+          iss: user.iss,
+          origin: { value: `${at}/sub`, iss: `${at}/iss` },
+        };
       }
       break;
     case 'opaque':
       if (typeof user.id === 'string') {
-        return { claim: 'sub', value: user.id, iss: null };
+        return { claim: 'sub', value: user.id, iss: null, origin: { value: `${at}/id` } };
       }
       break;
     case 'email':
@@ -108,7 +127,12 @@ function userOf(
         if (!policy.isAllowedClaim('email')) {
           throw new UnsupportedSubjectError('email subjects need "email" in CUSTOM_RULE_CLAIMS');
         }
-        return { claim: 'email', value: user.email.toLowerCase(), iss: null };
+        return {
+          claim: 'email',
+          value: user.email.toLowerCase(),
+          iss: null,
+          origin: { value: `${at}/email` },
+        };
       }
       break;
     default:

@@ -1,3 +1,4 @@
+import { unstorableText } from '@rescind/contracts';
 import {
   decodeJwt,
   decodeProtectedHeader,
@@ -110,6 +111,11 @@ export class SetVerifier {
         'invalid_request',
         'the SET needs a "jti" (at most 200 characters)',
       );
+    }
+    // The jti is the SET's idempotency key, stored as text: refuse what PostgreSQL cannot store.
+    const unstorable = unstorableText(payload.jti);
+    if (unstorable !== undefined) {
+      throw new SetRejectedError('invalid_request', `the SET's "jti" ${unstorable}`);
     }
     const events = payload.events;
     if (

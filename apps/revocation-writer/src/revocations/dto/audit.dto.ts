@@ -1,3 +1,4 @@
+import { MAX_RULE_KEY_LENGTH, storableText } from '@rescind/contracts';
 import { z } from 'zod';
 import type { AuditAction } from '../../audit/audit.repository';
 import { CursorSchema, InstantSchema, LimitSchema } from './common.dto';
@@ -18,16 +19,16 @@ export const AUDIT_ACTIONS = Object.keys(ACTIONS) as [AuditAction, ...AuditActio
  * page; `limit` and `cursor` then do not apply.
  */
 export const AuditQuerySchema = z.object({
-  actor: z.string().min(1).max(200).optional().meta({ description: 'Credential id of the actor.' }),
+  actor: storableText({ max: 200 }).optional().meta({ description: 'Credential id of the actor.' }),
   action: z.enum(AUDIT_ACTIONS).optional(),
-  source: z.string().min(1).max(64).optional(),
-  sourceEventId: z.string().min(1).max(200).optional(),
+  source: storableText({ max: 64 }).optional(),
+  sourceEventId: storableText({ max: 200 }).optional(),
   revocationId: z
     .string()
     .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID')
     .optional()
     .meta({ description: 'Id of the rule.' }),
-  ruleKey: z.string().min(1).max(4096).optional(),
+  ruleKey: storableText({ max: MAX_RULE_KEY_LENGTH }).optional(),
   from: InstantSchema.optional().meta({ description: 'recordedAt at or after this instant.' }),
   to: InstantSchema.optional().meta({ description: 'recordedAt before this instant.' }),
   limit: LimitSchema,

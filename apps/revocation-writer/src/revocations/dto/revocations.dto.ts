@@ -1,4 +1,4 @@
-import { RuleClaimSchema } from '@rescind/contracts';
+import { MAX_RULE_KEY_LENGTH, RuleClaimSchema, storableText } from '@rescind/contracts';
 import { z } from 'zod';
 import type { RuleStatus } from '../../rules/rule';
 import { CursorSchema, InstantSchema, LimitSchema } from './common.dto';
@@ -8,15 +8,12 @@ export const RuleRequestSchema = z.object({
   claim: RuleClaimSchema.meta({
     description: 'Token claim the rule matches; one of the claims this deployment allows.',
   }),
-  value: z
-    .string()
-    .min(1)
-    .max(1024)
-    .meta({ description: 'Claim value to match; for `token_hash` the SHA-256 (base64url).' }),
-  iss: z
-    .string()
-    .min(1)
-    .max(2048)
+  value: storableText({ max: 1024 }).meta({
+    description:
+      'Claim value to match, compared exactly (no Unicode normalisation); for `token_hash` the ' +
+      `SHA-256 (base64url). With \`claim\` and \`iss\` it must encode to a rule key of at most ${MAX_RULE_KEY_LENGTH} characters (each part percent-encoded).`,
+  }),
+  iss: storableText({ max: 2048 })
     .nullish()
     .meta({ description: 'Only tokens of this issuer; absent or null: any issuer.' }),
   revokedBefore: InstantSchema.nullish().meta({
@@ -32,12 +29,9 @@ export type RuleRequest = z.infer<typeof RuleRequestSchema>;
 export const CreateRevocationSchema = z
   .object({
     rules: z.array(RuleRequestSchema).min(1).max(10_000),
-    reason: z
-      .string()
-      .trim()
-      .min(1)
-      .max(1000)
-      .meta({ description: 'Why; recorded in the audit log.' }),
+    reason: storableText({ max: 1000, trim: true }).meta({
+      description: 'Why; recorded in the audit log.',
+    }),
     dryRun: z
       .boolean()
       .optional()
@@ -53,12 +47,9 @@ export type CreateRevocation = z.infer<typeof CreateRevocationSchema>;
 /** `POST /v1/revocations/{id}/reinstate`. */
 export const ReinstateSchema = z
   .object({
-    reason: z
-      .string()
-      .trim()
-      .min(1)
-      .max(1000)
-      .meta({ description: 'Why; recorded in the audit log.' }),
+    reason: storableText({ max: 1000, trim: true }).meta({
+      description: 'Why; recorded in the audit log.',
+    }),
     revokedBefore: InstantSchema.optional().meta({
       description:
         'Lower the rule to this instant (must be before the current one) instead of removing it.',
@@ -140,10 +131,10 @@ export type DryRun = z.infer<typeof DryRunSchema>;
 
 /** `GET /v1/revocations` filters. `from`/`to` bound `updatedAt` (from inclusive, to exclusive). */
 export const ListRulesQuerySchema = z.object({
-  claim: z.string().min(1).max(64).optional(),
-  value: z.string().min(1).max(1024).optional(),
-  iss: z.string().min(1).max(2048).optional(),
-  source: z.string().min(1).max(64).optional(),
+  claim: storableText({ max: 64 }).optional(),
+  value: storableText({ max: 1024 }).optional(),
+  iss: storableText({ max: 2048 }).optional(),
+  source: storableText({ max: 64 }).optional(),
   status: z.enum(RULE_STATUSES).optional(),
   from: InstantSchema.optional().meta({ description: 'updatedAt at or after this instant.' }),
   to: InstantSchema.optional().meta({ description: 'updatedAt before this instant.' }),
