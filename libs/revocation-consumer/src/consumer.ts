@@ -20,6 +20,17 @@ import { Freshness, type StalenessPolicy } from './freshness';
 import { loadList, saveList } from './persistence';
 import { loadSnapshot, type SnapshotSource } from './snapshot';
 import { identityOfKey, tombstoneOutcome } from './tombstone';
+import {
+  heldRevocation,
+  identify,
+  issueReason,
+  keptEvent,
+  UNREADABLE_RULES_METRIC,
+  type UnreadableLine,
+  unreadableLine,
+  UnreadableRules,
+  type UnreadableRulesStatus,
+} from './unreadable-rules';
 
 /** Where the consumer reports what it does; defaults to silence. Compatible with pino and console. */
 export interface ConsumerLogger {
@@ -170,8 +181,15 @@ export interface ConsumerStatus {
   tombstones: { removed: number; ignored: number };
   /** Decisions so far by reason. */
   decisions: Record<CheckDecision['reason'], number>;
-  /** Messages that were not valid invalidation messages and were skipped. */
+  /** Messages on the topic that were not valid invalidation messages and were skipped. */
   invalidMessages: number;
+  /**
+   * Rule lines of the snapshot and messages of the topic that could not be read and were
+   * skipped (the consumer still becomes ready), with the last one: when, where, why, and its key
+   * or fingerprint. An older readable version of its key, if held, is kept (`last.keptSeq`).
+   * Also the `rescind.consumer.unreadable_rules{source}` counter; alert on it.
+   */
+  unreadableRules: UnreadableRulesStatus;
   lastError: string | null;
   /** The on-disk copy (`persistPath`), or null without one. */
   persistence: {
@@ -213,7 +231,8 @@ const silent: ConsumerLogger = {
 const tracer = trace.getTracer('rescind-revocation-consumer');
 /** Longest pause between two bootstrap attempts while the broker or the writer is unreachable. */
 const BOOTSTRAP_MAX_BACKOFF_MS = 10_000;
-const meter = metrics.getMeter('rescind-revocation-consumer');
+/** Unreadable snapshot lines warned about one by one; the rest are summed up in one warning. */
+const SNAPSHOT_WARNINGS = 10;
 
 const ALLOWED: CheckDecision = Object.freeze({ allowed: true, revoked: false, reason: 'allowed' });
 const STALE_ALLOWED: CheckDecision = Object.freeze({
@@ -281,6 +300,7 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   private readonly freshWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private lastAppliedAt: number | null = null;
   private invalidMessages = 0;
+  private readonly unreadable = new UnreadableRules();
   private lastError: string | null = null;
   private readonly decisions: Record<CheckDecision['reason'], number> = {
     allowed: 0,
@@ -290,7 +310,12 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     'not-ready': 0,
   };
   private readonly unregisterMetrics: Array<() => void> = [];
-  private readonly latency = meter.createHistogram('rescind.consumer.propagation_latency', {
+  /**
+   * Taken when the consumer is created, not when the module is loaded: the metrics API has no
+   * proxy, so a host that sets up its metrics SDK after importing this library still gets them.
+   */
+  private readonly meter = metrics.getMeter('rescind-revocation-consumer');
+  private readonly latency = this.meter.createHistogram('rescind.consumer.propagation_latency', {
     description: "Time from the writer's commit to the consumer's apply",
     unit: 'ms',
   });
@@ -515,6 +540,7 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       tombstones: { ...this.tombstones },
       decisions: { ...this.decisions },
       invalidMessages: this.invalidMessages,
+      unreadableRules: this.unreadable.status(),
       lastError: this.lastError,
       persistence: this.options.persistPath
         ? {
@@ -652,10 +678,49 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     }
   }
 
+  /**
+   * Loads the snapshot into a list of its own. A rule line it cannot read is skipped and, once
+   * the snapshot is accepted, counted; when the list held so far (the saved one) has a live
+   * version of that key, the version is carried over: the snapshot replaces that list, and a
+   * revocation is never dropped because its update was unreadable.
+   */
   private async loadSnapshotList(source: SnapshotSource): Promise<DenyList> {
     const list = new DenyList();
+    const held = this.list;
+    const skipped: {
+      last: (UnreadableLine & { at: number; location: string; keptSeq: number | null }) | null;
+    } = { last: null };
+    let warned = 0;
+    const skip = (line: UnreadableLine & { line: number }): void => {
+      const now = Date.now();
+      const kept = heldRevocation(held, line.key, now);
+      if (kept) {
+        list.apply(keptEvent(kept, now));
+      }
+      const location = `snapshot line ${line.line}`;
+      skipped.last = { ...line, at: now, location, keptSeq: kept?.seq ?? null };
+      if (warned < SNAPSHOT_WARNINGS) {
+        warned += 1;
+        this.logger.warn(
+          `skipped unreadable rule at ${location} (${identify(line)}): ${line.reason}; ${keptNote(line, kept)}`,
+        );
+      }
+    };
     // Bulk state, not propagation: no latency samples and no 'rule' event per snapshot line.
-    const { header, rules } = await loadSnapshot(source, (event) => list.apply(event));
+    const { header, rules, unreadable } = await loadSnapshot(
+      source,
+      (event) => list.apply(event),
+      skip,
+    );
+    if (skipped.last !== null) {
+      this.unreadable.record('snapshot', unreadable, skipped.last);
+      this.logger.warn(
+        `skipped ${unreadable} unreadable rule line(s) of the snapshot` +
+          (unreadable > warned ? ` (${unreadable - warned} not logged one by one)` : '') +
+          ': the rules they carry are not enforced here unless an older version was kept; ' +
+          'see status().unreadableRules',
+      );
+    }
     this.logger.info(`loaded ${rules} rules from the snapshot (watermark seq ${header.watermark})`);
     return list;
   }
@@ -717,13 +782,18 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     }
     let json: unknown;
     try {
-      json = JSON.parse(value?.toString('utf8') ?? 'null');
+      json = JSON.parse(value.toString('utf8'));
     } catch {
-      return this.skip(partition, offset, 'value is not JSON');
+      // Not the parser's message: it quotes the value.
+      return this.skip(partition, offset, unreadableLine(value, undefined, 'not JSON', key));
     }
     const parsed = InvalidationMessageV1Schema.safeParse(json);
     if (!parsed.success) {
-      return this.skip(partition, offset, parsed.error.issues[0]?.message ?? 'invalid message');
+      return this.skip(
+        partition,
+        offset,
+        unreadableLine(value, json, issueReason(parsed.error), key),
+      );
     }
     const message = parsed.data;
     if (message.type === 'heartbeat') {
@@ -774,7 +844,12 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   private applyTombstone(partition: number, offset: string, key: Buffer | null): void {
     const identity = key === null ? undefined : identityOfKey(key.toString('utf8'));
     if (identity === undefined) {
-      return this.skip(partition, offset, 'tombstone without a rule key');
+      return this.skip(
+        partition,
+        offset,
+        // No value to fingerprint: the key's bytes are what tells one such tombstone from another.
+        unreadableLine(key ?? Buffer.alloc(0), undefined, 'tombstone without a rule key', key),
+      );
     }
     const now = Date.now();
     const outcome = tombstoneOutcome(
@@ -798,10 +873,21 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     }
   }
 
-  private skip(partition: number, offset: string, reason: string): void {
+  /**
+   * A message that cannot be read: skipped, counted, and an older readable version of its key
+   * kept (it simply stays in the list: a revocation is never dropped because its update was
+   * unreadable).
+   */
+  private skip(partition: number, offset: string, line: UnreadableLine): void {
     this.invalidMessages += 1;
-    this.logger.warn(`skipped invalid message ${this.topic}/${partition}@${offset}: ${reason}`);
-    this.emit('invalid', { partition, offset, reason });
+    const now = Date.now();
+    const location = `${this.topic}/${partition}@${offset}`;
+    const kept = heldRevocation(this.list, line.key, now);
+    this.unreadable.record('stream', 1, { ...line, at: now, location, keptSeq: kept?.seq ?? null });
+    this.logger.warn(
+      `skipped unreadable message ${location} (${identify(line)}): ${line.reason}; ${keptNote(line, kept)}`,
+    );
+    this.emit('invalid', { partition, offset, reason: line.reason });
   }
 
   private lag(partition: number): number | null {
@@ -862,13 +948,13 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       this.unregisterMetrics.push(() => instrument.removeCallback(callback));
     };
     observe(
-      meter.createObservableGauge('rescind.consumer.rules', {
+      this.meter.createObservableGauge('rescind.consumer.rules', {
         description: 'Rules that currently revoke',
       }),
       (r) => r.observe(this.list.size),
     );
     observe(
-      meter.createObservableGauge('rescind.consumer.heartbeat_age', {
+      this.meter.createObservableGauge('rescind.consumer.heartbeat_age', {
         description: 'Age of the last heartbeat per partition',
         unit: 'ms',
       }),
@@ -881,7 +967,7 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       },
     );
     observe(
-      meter.createObservableGauge('rescind.consumer.staleness', {
+      this.meter.createObservableGauge('rescind.consumer.staleness', {
         description:
           'At most how long ago a revocation was acknowledged that the list may still miss (absent: no proof yet)',
         unit: 'ms',
@@ -894,7 +980,7 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       },
     );
     observe(
-      meter.createObservableGauge('rescind.consumer.lag', {
+      this.meter.createObservableGauge('rescind.consumer.lag', {
         description: 'Messages not yet consumed',
       }),
       (r) => {
@@ -904,7 +990,19 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       },
     );
     observe(
-      meter.createObservableCounter('rescind.consumer.decisions', {
+      this.meter.createObservableCounter(UNREADABLE_RULES_METRIC, {
+        description:
+          'Snapshot rule lines and topic messages that could not be read and were skipped, by source',
+      }),
+      (r) => {
+        // Both sources from the start, at zero: an alert on the increase then sees the first one.
+        for (const [source, count] of Object.entries(this.unreadable.bySource())) {
+          r.observe(count, { source });
+        }
+      },
+    );
+    observe(
+      this.meter.createObservableCounter('rescind.consumer.decisions', {
         description: 'check() decisions by outcome',
       }),
       (r) => {
@@ -914,6 +1012,14 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
       },
     );
   }
+}
+
+/** What a skipped line leaves enforced of its key, for the warning. */
+function keptNote(line: UnreadableLine, kept: RuleVersion | undefined): string {
+  if (kept) {
+    return `kept the older version of its key (seq ${kept.seq})`;
+  }
+  return line.key === null ? 'its key cannot be read' : 'no older version of its key is held';
 }
 
 /**

@@ -15,6 +15,7 @@ export {
 } from './consumer';
 export type { StalenessPolicy } from './freshness';
 export type { SnapshotSource } from './snapshot';
+export type { UnreadableRule, UnreadableRulesStatus, UnreadableSource } from './unreadable-rules';
 export { tokenHash } from '@rescind/contracts';
 export type { RuleVersion, TokenClaims } from '@rescind/rules';
 export {

@@ -6,6 +6,7 @@ import {
   type SnapshotHeaderV1,
   SnapshotHeaderV1Schema,
 } from '@rescind/contracts';
+import { issueReason, type UnreadableLine, unreadableLine } from './unreadable-rules';
 
 /**
  * Where an enforcement point loads the current deny-list from at start-up: the writer's
@@ -22,16 +23,29 @@ export interface SnapshotSource {
   timeoutMs?: number;
 }
 
+/** What a loaded snapshot held. */
+export interface LoadedSnapshot {
+  header: SnapshotHeaderV1;
+  /** Rule events handed to `apply`. */
+  rules: number;
+  /** Rule lines that could not be read, handed to `skip`. */
+  unreadable: number;
+}
+
 /**
  * Streams the snapshot and hands every rule event to `apply` as it arrives (NDJSON, line by
- * line: never the whole body in memory). Returns the header (watermark) and the rule count.
- * Throws when the snapshot is refused, malformed, or cut short (no end line, or a count that
- * differs from the lines received): apply into a list you discard then.
+ * line: never the whole body in memory). A rule line that cannot be read (not JSON, or not a
+ * valid invalidation event) is handed to `skip` and counted towards the end line's count: one
+ * rule this consumer cannot read must not keep it from every other rule. Throws when the
+ * snapshot is refused, its framing is broken (no valid header, an invalid end line, data after
+ * the end line) or it was cut short (no end line, or a count that differs from the rule lines
+ * received, readable or not): apply into a list you discard then.
  */
 export async function loadSnapshot(
   source: SnapshotSource,
   apply: (event: InvalidationEventV1) => void,
-): Promise<{ header: SnapshotHeaderV1; rules: number }> {
+  skip: (line: UnreadableLine & { line: number }) => void = () => undefined,
+): Promise<LoadedSnapshot> {
   const response = await fetch(source.url, {
     headers: { authorization: `Bearer ${source.token}`, accept: 'application/x-ndjson' },
     signal: AbortSignal.timeout(source.timeoutMs ?? 60_000),
@@ -43,15 +57,31 @@ export async function loadSnapshot(
   let header: SnapshotHeaderV1 | undefined;
   let end: SnapshotEndV1 | undefined;
   let rules = 0;
+  let unreadable = 0;
+  let number = 0;
   let buffered = '';
+  const unreadableRule = (text: string, json: unknown, reason: string): void => {
+    unreadable += 1;
+    skip({ ...unreadableLine(text, json, reason), line: number });
+  };
   const line = (text: string): void => {
+    number += 1;
     if (text.length === 0) {
       return;
     }
     if (end !== undefined) {
       throw new Error('snapshot has data after its end line');
     }
-    const json = JSON.parse(text) as unknown;
+    let json: unknown;
+    try {
+      json = JSON.parse(text) as unknown;
+    } catch {
+      // Not the parser's message: it quotes the line.
+      if (header === undefined) {
+        throw new Error('snapshot header line is not JSON');
+      }
+      return unreadableRule(text, undefined, 'not JSON');
+    }
     if (header === undefined) {
       header = SnapshotHeaderV1Schema.parse(json);
       return;
@@ -61,7 +91,14 @@ export async function loadSnapshot(
       end = last.data;
       return;
     }
-    apply(InvalidationEventV1Schema.parse(json));
+    if ((json as { type?: unknown } | null)?.type === 'snapshot.end') {
+      throw new Error(`snapshot end line is invalid: ${issueReason(last.error)}`);
+    }
+    const event = InvalidationEventV1Schema.safeParse(json);
+    if (!event.success) {
+      return unreadableRule(text, json, issueReason(event.error));
+    }
+    apply(event.data);
     rules += 1;
   };
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -76,11 +113,17 @@ export async function loadSnapshot(
   if (header === undefined) {
     throw new Error('snapshot was empty: no header line');
   }
+  // The end line counts rule lines, readable or not (the writer counts rows): a snapshot that
+  // lost lines on the way is still told apart from one with lines this consumer cannot read.
+  const received = rules + unreadable;
+  const ofWhich = unreadable > 0 ? ` (${unreadable} unreadable)` : '';
   if (end === undefined) {
-    throw new Error(`snapshot was cut short after ${rules} rules: no end line`);
+    throw new Error(`snapshot was cut short after ${received} rules${ofWhich}: no end line`);
   }
-  if (end.rules !== rules) {
-    throw new Error(`snapshot was cut short: ${rules} rules received, ${end.rules} announced`);
+  if (end.rules !== received) {
+    throw new Error(
+      `snapshot was cut short: ${received} rules received${ofWhich}, ${end.rules} announced`,
+    );
   }
-  return { header, rules };
+  return { header, rules, unreadable };
 }

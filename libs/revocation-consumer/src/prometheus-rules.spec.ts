@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { UNREADABLE_RULES_METRIC } from './unreadable-rules';
+
+const rules = join(__dirname, '../../../deploy/prometheus');
+const RULES_FILE = 'rescind-consumer.rules.yml';
+
+/** Runs promtool (Debian package `prometheus`), required: .ci/run installs it. */
+function promtool(...args: string[]): string {
+  try {
+    return execFileSync('promtool', args, { cwd: rules, encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    const { code, stdout, stderr } = error as { code?: string; stdout?: string; stderr?: string };
+    throw new Error(
+      code === 'ENOENT'
+        ? 'promtool not found: install it (Debian: apt-get install prometheus)'
+        : `promtool ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`,
+    );
+  }
+}
+
+/** How the OpenTelemetry Prometheus exporter names the consumer's counter, found by exporting it. */
+async function exportedName(): Promise<string> {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const provider = new MeterProvider({ readers: [exporter] });
+  try {
+    provider
+      .getMeter('rescind-revocation-consumer')
+      .createObservableCounter(UNREADABLE_RULES_METRIC)
+      .addCallback((r) => r.observe(1, { source: 'snapshot' }));
+    const { resourceMetrics } = await exporter.collect();
+    const text = new PrometheusSerializer().serialize(resourceMetrics);
+    const sample = /^(\w+)\{[^}]*source="snapshot"[^}]*\} 1$/m.exec(text);
+    expect(sample).not.toBeNull();
+    return sample![1]!;
+  } finally {
+    await provider.shutdown();
+  }
+}
+
+describe(`deploy/prometheus/${RULES_FILE}`, () => {
+  it('alerts on the unreadable-rules counter under the name Prometheus scrapes it by', async () => {
+    const name = await exportedName();
+    expect(name).toBe('rescind_consumer_unreadable_rules_total');
+    const expr = /expr: \|\n([^]*?)\n {8}labels:/.exec(
+      readFileSync(join(rules, RULES_FILE), 'utf8'),
+    );
+    expect(expr?.[1]).toContain(`increase(${name}[`);
+  });
+
+  it('passes promtool check rules', () => {
+    expect(promtool('check', 'rules', RULES_FILE)).toContain('SUCCESS: 1 rules found');
+  });
+
+  it('fires on the first unreadable rule, also on an instance that starts with one (promtool test rules)', () => {
+    expect(promtool('test', 'rules', 'rescind-consumer.rules.test.yml')).toContain('SUCCESS');
+  });
+});
