@@ -148,3 +148,47 @@ export function startOwnBroker(partitions = 3): Promise<KafkaBroker> {
     topics: withPartitions(topicSpecs(), partitions),
   });
 }
+
+/** A record as read, bytes untouched: for asserting on what is (not) in a message at all. */
+export interface RawMessage {
+  partition: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Array<{ name: string; value: Buffer }>;
+}
+
+/** Reads a topic from the beginning into an array of raw records ({@link collectTopic}, undecoded). */
+export async function collectRawTopic(brokers: string[], topic: string) {
+  const kafka = new Kafka({ brokers, clientId: 'test-raw-reader', logLevel: logLevel.NOTHING });
+  let stopped = false;
+  const consumer = kafka.consumer({
+    groupId: `test-raw-reader-${randomUUID()}`,
+    sessionTimeout: 6000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 50,
+    retry: { restartOnFailure: () => Promise.resolve(!stopped) },
+  });
+  const messages: RawMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: ({ partition, message }: { partition: number; message: KafkaMessage }) => {
+      messages.push({
+        partition,
+        key: message.key,
+        value: message.value,
+        headers: Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
+          value === undefined ? [] : [value].flat().map((v) => ({ name, value: Buffer.from(v) })),
+        ),
+      });
+      return Promise.resolve();
+    },
+  });
+  return {
+    messages,
+    stop: () => {
+      stopped = true;
+      return consumer.disconnect();
+    },
+  };
+}

@@ -9,6 +9,7 @@ import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitGuard, rateLimitOptions } from './http/rate-limit';
+import { requestLogFields, responseLogFields } from './http/request-log';
 import { IngestModule } from './ingest/ingest.module';
 import { OAuthModule } from './oauth/oauth.module';
 import { RevocationsModule } from './revocations/revocations.module';
@@ -40,16 +41,8 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,
-            // Tokens and secrets never reach the log.
-            redact: {
-              paths: [
-                'req.headers.authorization',
-                'req.headers.cookie',
-                'req.headers["webhook-signature"]',
-                'res.headers["set-cookie"]',
-              ],
-              censor: '[redacted]',
-            },
+            // Tokens and secrets never reach the log: only allow-listed request fields are logged.
+            serializers: { req: requestLogFields, res: responseLogFields },
             autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
           },
         }),

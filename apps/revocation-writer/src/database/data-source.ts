@@ -5,6 +5,7 @@ import { CredentialsAndRuleStatus1763856000000 } from './migrations/176385600000
 import { OAuthClientIssuer1764115200000 } from './migrations/1764115200000-oauth-client-issuer';
 import { CredentialIssuer1764201600000 } from './migrations/1764201600000-credential-issuer';
 import { ProcessedEventReceivedAt1764288000000 } from './migrations/1764288000000-processed-event-received-at';
+import { WebhookDeliveries1764374400000 } from './migrations/1764374400000-webhook-deliveries';
 
 /** Every migration, in order. Listed explicitly so bundling never loses one. */
 export const MIGRATIONS = [
@@ -13,6 +14,7 @@ export const MIGRATIONS = [
   OAuthClientIssuer1764115200000,
   CredentialIssuer1764201600000,
   ProcessedEventReceivedAt1764288000000,
+  WebhookDeliveries1764374400000,
 ];
 
 export function dataSourceOptions(

@@ -5,9 +5,12 @@ import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import { parseBody } from '../http/validation';
 import { RulePolicy } from '../rules/rule-policy';
 import { eventSha256 } from './canonical-json';
+import type { EventClaim } from './processed-events.repository';
 import { RecordRevocation } from './record-revocation';
-import type { RevocationResult } from './revocation-command';
+import type { IdentifiedRevocationCommand, RevocationResult } from './revocation-command';
 import { mapSourceEvent, redactSourceEvent } from './source-event.mapper';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhookDeliveryGuard } from './webhook-delivery-guard';
 
 export interface SourceEventInput {
   source: EventSourceName;
@@ -15,21 +18,29 @@ export interface SourceEventInput {
   body: unknown;
   principal: Principal;
   receivedAt: Date;
-  /** Idempotency key when the transport has its own (webhook-id); else the event's `id`. */
-  deliveryId?: string;
+  /**
+   * The Standard Webhooks `webhook-id` of a signed delivery: a replay guard of its own, never
+   * the idempotency key (that is the event's `id`, whatever the transport).
+   */
+  webhookId?: string;
   traceContext: Record<string, string>;
 }
 
 /**
  * One path for every HR, IdP and SIEM event, whatever carried it (bearer or signed webhook,
- * Kafka topic): validate against the versioned schema, map to rules, record.
+ * Kafka topic): validate against the versioned schema, map to rules, record. The idempotency key
+ * is (source, the event's `id`) on every transport, so the same event signed once and sent once
+ * over Kafka is applied once. A signed delivery's `webhook-id` is checked in the same
+ * transaction, in a namespace of its own: the same id with the same event is a retry (answered
+ * as a duplicate event is), with another event a 409 `webhook_replay`.
  * Throws InvalidEventError (422), UnknownEmployeeError (422), IdempotencyConflictError (409),
- * ForbiddenError (403) or StorageUnavailableError (503, retriable).
+ * WebhookReplayError (409), ForbiddenError (403) or StorageUnavailableError (503, retriable).
  */
 @Injectable()
 export class IngestSourceEvent {
   constructor(
     private readonly recordRevocation: RecordRevocation,
+    private readonly webhookDeliveries: WebhookDeliveriesRepository,
     private readonly policy: RulePolicy,
     @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
   ) {}
@@ -41,11 +52,24 @@ export class IngestSourceEvent {
       policy: this.policy,
       employees: this.config.sources.employees,
     });
-    return this.recordRevocation.execute({
+    // A leaked token is fingerprinted by its hash: raw tokens are never stored.
+    const bodySha256 = eventSha256(redactSourceEvent(event));
+    const command: IdentifiedRevocationCommand & Pick<EventClaim, 'claims'> = {
       source: input.source,
-      eventId: input.deliveryId ?? event.id,
-      // A leaked token is fingerprinted by its hash: raw tokens are never stored.
-      bodySha256: eventSha256(redactSourceEvent(event)),
+      eventId: event.id,
+      bodySha256,
+      // Claimed in the revocation's transaction, with the event id (ProcessedEventsRepository).
+      claims:
+        input.webhookId === undefined
+          ? []
+          : [
+              new WebhookDeliveryGuard(this.webhookDeliveries, {
+                source: input.source,
+                webhookId: input.webhookId,
+                bodySha256,
+                receivedAt: input.receivedAt,
+              }),
+            ],
       principal: input.principal,
       // Event sources are machine principals whose role already bounds what they may revoke
       // (e.g. only the SIEM role may revoke keys); the confirm step is for humans.
@@ -55,6 +79,7 @@ export class IngestSourceEvent {
       receivedAt: input.receivedAt,
       rules: mapped.rules,
       traceContext: input.traceContext,
-    });
+    };
+    return this.recordRevocation.execute(command);
   }
 }

@@ -8,6 +8,8 @@ import { KafkaIngestServer, kafkaIngestOptions } from './kafka-ingest.server';
 import { ProcessedEventsRepository } from './processed-events.repository';
 import { RecordRevocation } from './record-revocation';
 import { SourceAuthGuard, SourceEventsController } from './source-events.controller';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhookDeliveryRetention } from './webhook-delivery-retention';
 
 @Module({
   imports: [RulesModule],
@@ -18,6 +20,8 @@ import { SourceAuthGuard, SourceEventsController } from './source-events.control
     RecordRevocation,
     ProcessedEventsRepository,
     IdempotencyRetention,
+    WebhookDeliveriesRepository,
+    WebhookDeliveryRetention,
     IngestSourceEvent,
     SourceAuthGuard,
     {

@@ -46,9 +46,11 @@ export class KafkaIngestConsumer {
   private async consume(source: EventSourceName, record: SourceEventRecord): Promise<void> {
     const version = headerText(record.headers, 'rescind-schema-version');
     if (version !== undefined && version !== SOURCE_EVENT_SCHEMA_VERSION) {
+      // Echoed only when it reads like a version: the message goes to logs and dead letters.
+      const named = /^v?[0-9][0-9.]{0,7}$/.test(version) ? ` "${version}"` : '';
       throw new RescindError(
         'unsupported_schema_version',
-        `schema version "${version}" is not supported (expected "${SOURCE_EVENT_SCHEMA_VERSION}")`,
+        `schema version${named} is not supported (expected "${SOURCE_EVENT_SCHEMA_VERSION}")`,
         422,
         false,
       );

@@ -12,7 +12,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { type WriterConfig } from '../config/config';
 import { type KafkaSecurity } from '../config/kafka-security';
 import { RescindError } from '../errors';
-import { deadLetterOf } from './dead-letter';
+import { deadLetterOf, RedactedRecord } from './dead-letter';
 import { isUnexpected, retryVerdict } from './retry-verdict';
 import {
   KAFKA_INGEST_TRANSPORT,
@@ -64,8 +64,9 @@ class StoppingError extends Error {}
  *    with the record's original bytes;
  * 2. a retriable failure (PostgreSQL unreachable) is retried with back-off, heartbeating, for as
  *    long as it lasts: the partition waits, nothing after it is processed or committed;
- * 3. a record that can never be processed goes to the dead-letter topic (original bytes, the
- *    reason in headers) and the partition moves on;
+ * 3. a record that can never be processed goes to the dead-letter topic (redacted: never a raw
+ *    token, see RedactedRecord; the reason and the original's position in headers) and the
+ *    partition moves on;
  * 4. only then, after the transaction or the dead letter is durable, `offset + 1` is committed.
  *
  * It connects in the background and retries while Kafka is unreachable, so the writer starts
@@ -212,6 +213,10 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
     };
     // Nest's own Kafka context, for guards and interceptors that want topic and partition.
     const context = new KafkaContext([message, partition, topic, consumer, heartbeat, producer]);
+    // Log lines and the dead letter say nothing of the record that may be a token (a SIEM
+    // `token.leaked` carries one); worked out once, when first needed.
+    let redacted: RedactedRecord | undefined;
+    const redact = (): RedactedRecord => (redacted ??= new RedactedRecord(record));
     let unexpectedFailures = 0;
     for (let attempt = 1; ; attempt++) {
       if (this.stopping.signal.aborted) {
@@ -226,7 +231,7 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
         }
         if (retryVerdict(error, unexpectedFailures) === 'dead-letter') {
           this.logger.warn(
-            `dead-lettering ${topic}/${partition}@${message.offset}: ${explain(error)}`,
+            `dead-lettering ${topic}/${partition}@${message.offset}: ${redact().scrub(explain(error))}`,
           );
           await producer.send({
             topic: this.options.deadLetterTopic,
@@ -236,6 +241,7 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
                 { topic, partition, offset: message.offset, ...record },
                 error,
                 new Date(),
+                redact(),
               ),
             ],
           });
@@ -243,7 +249,7 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
         }
         const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
         this.logger.warn(
-          `${topic}/${partition}@${message.offset}: ${explain(error)}; retrying in ${delay} ms`,
+          `${topic}/${partition}@${message.offset}: ${redact().scrub(explain(error))}; retrying in ${delay} ms`,
         );
         // Woken by close(): a stopping writer does not sit out its back-off.
         await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);

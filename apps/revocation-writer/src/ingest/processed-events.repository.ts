@@ -11,6 +11,29 @@ import type { EventSource } from './revocation-command';
  */
 export type IdempotencyScope = EventSource | 'operator.reinstate';
 
+/**
+ * A claim taken in the transaction of an event, before its id is claimed, e.g. a signed
+ * webhook's replay guard (WebhookDeliveryGuard). It throws to refuse the event: the transaction
+ * rolls back and nothing is recorded, the claim included.
+ */
+export interface TransactionalClaim {
+  claim(em: EntityManager): Promise<void>;
+}
+
+/** What is claimed: the idempotency key, and the event's fingerprint to compare with. */
+export interface EventClaim {
+  source: IdempotencyScope;
+  eventId: string;
+  bodySha256: string;
+  receivedAt: Date;
+  /**
+   * Claims of the transport, taken first in the same transaction (IngestSourceEvent puts a
+   * signed webhook's replay guard here). A command may carry them: RecordRevocation hands its
+   * command to {@link ProcessedEventsRepository.claim} as it is.
+   */
+  claims?: readonly TransactionalClaim[];
+}
+
 export interface PriorEvent {
   bodySha256: string;
   result: unknown;
@@ -20,14 +43,15 @@ export interface PriorEvent {
 @Injectable()
 export class ProcessedEventsRepository {
   /**
-   * Claims (source, eventId) for this transaction. Returns `undefined` when the event is new,
-   * or the earlier record when it was processed before. A concurrent claim of the same id
-   * waits for the first transaction and then sees its committed record.
+   * Claims (source, eventId) for this transaction, after the event's own `claims`. Returns
+   * `undefined` when the event is new, or the earlier record when it was processed before. A
+   * concurrent claim of the same id waits for the first transaction and then sees its committed
+   * record.
    */
-  async claim(
-    em: EntityManager,
-    event: { source: IdempotencyScope; eventId: string; bodySha256: string; receivedAt: Date },
-  ): Promise<PriorEvent | undefined> {
+  async claim(em: EntityManager, event: EventClaim): Promise<PriorEvent | undefined> {
+    for (const claim of event.claims ?? []) {
+      await claim.claim(em);
+    }
     for (;;) {
       const claimed = await rows(
         em,

@@ -27,7 +27,8 @@ const SOURCES: readonly EventSourceName[] = ['hr', 'idp', 'siem'];
 
 type SourceRequest = RawBodyRequest<AuthenticatedRequest> & {
   params: { source?: string };
-  deliveryId?: string;
+  /** Set by SourceAuthGuard for a signed delivery: its replay guard, not its idempotency key. */
+  webhookId?: string;
 };
 
 function sourceOf(request: SourceRequest): EventSourceName {
@@ -62,7 +63,7 @@ export class SourceAuthGuard implements CanActivate {
           `signed webhooks are not enabled for source "${source}"`,
         );
       }
-      request.deliveryId = verifyWebhook(
+      request.webhookId = verifyWebhook(
         {
           id: header(request, 'webhook-id'),
           timestamp: header(request, 'webhook-timestamp'),
@@ -113,7 +114,7 @@ export class SourceEventsController {
       body,
       principal: request.principal!,
       receivedAt,
-      deliveryId: request.deliveryId,
+      webhookId: request.webhookId,
       traceContext: traceContextOf(request),
     });
   }

@@ -25,7 +25,8 @@ export interface WebhookHeaders {
  * keyed with the base64 part of a `whsec_` secret. Any signature matching any configured secret
  * passes (rotation on either side). Compared in constant time; the timestamp must be within
  * `toleranceSeconds` of now, past or future, so a captured request cannot be replayed later.
- * Returns the webhook id, the idempotency key.
+ * Returns the webhook id: the delivery's replay guard (WebhookDeliveryGuard). The idempotency
+ * key is the event's own id, as on every transport.
  */
 export function verifyWebhook(
   headers: WebhookHeaders,
