@@ -125,7 +125,8 @@ describe('POST /v1/revocations', () => {
     });
 
     it('takes server-side facts from the server: unknown body fields are ignored', async () => {
-      const response = await revoke(h.tokens.operator, {
+      // An admin's: a rule on a user with revokedBefore null never expires.
+      const response = await revoke(h.tokens.admin, {
         rules: [{ claim: 'sub', value: 'mallory', revokedBefore: null, seq: 1 }],
         reason: 'stripped fields',
         actor: 'someone-else',
@@ -136,7 +137,7 @@ describe('POST /v1/revocations', () => {
       const { rows } = await h.db.query(`SELECT actor, source FROM audit_log WHERE seq = $1`, [
         response.body.seq,
       ]);
-      expect(rows).toEqual([{ actor: h.actors.operator, source: 'operator' }]);
+      expect(rows).toEqual([{ actor: h.actors.admin, source: 'operator' }]);
       expect(response.body.rules[0]).toMatchObject({
         source: 'operator',
         revokedBefore: null,
@@ -468,14 +469,15 @@ describe('POST /v1/revocations', () => {
     });
 
     it.each<[Role, 'allowed' | 'refused', Record<string, unknown>, number]>([
-      ['hr', 'allowed', rule('sub'), 201],
-      ['hr', 'refused', rule('jti'), 403],
-      ['idp', 'allowed', rule('sid'), 201],
-      ['idp', 'refused', rule('device_id'), 403],
-      ['siem', 'allowed', { ...rule('kid'), confirm: true }, 201],
-      ['siem', 'refused', { ...rule('iss'), confirm: true }, 403],
+      // Event sources revoke through their event endpoints, not the operator API.
+      ['hr', 'refused', rule('sub'), 403],
+      ['idp', 'refused', rule('sid'), 403],
+      ['siem', 'refused', { ...rule('kid'), confirm: true }, 403],
       ['operator', 'allowed', rule('device_id'), 201],
       ['operator', 'refused', { ...rule('tenant'), confirm: true }, 403],
+      // A ban without end is the admin's (revoke:permanent).
+      ['operator', 'refused', rule('client_id', { revokedBefore: null }), 403],
+      ['admin', 'allowed', rule('client_id', { revokedBefore: null }), 201],
       ['admin', 'allowed', { ...rule('tenant'), confirm: true }, 201],
       ['admin', 'refused', rule('tenant'), 422],
       ['reader', 'refused', rule('sub'), 403],

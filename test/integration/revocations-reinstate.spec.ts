@@ -30,9 +30,13 @@ describe('POST /v1/revocations/{id}/reinstate', () => {
     await h?.stop();
   });
 
-  async function revoke(rule: Record<string, unknown>): Promise<RuleResource> {
+  /** A rule to reinstate; one that never expires (revokedBefore null on a user) is an admin's. */
+  async function revoke(
+    rule: Record<string, unknown>,
+    role: Role = 'operator',
+  ): Promise<RuleResource> {
     const response = await call<CreatedRevocation>(h.writer, 'POST', '/v1/revocations', {
-      token: h.tokens.operator,
+      token: h.tokens[role],
       body: { rules: [rule], reason: 'over-broad' },
     });
     expect(response.status).toBe(201);
@@ -149,7 +153,10 @@ describe('POST /v1/revocations/{id}/reinstate', () => {
   });
 
   it('lowers a rule that revoked every token (revokedBefore null) to an instant', async () => {
-    const rule = await revoke({ claim: 'client_id', value: 'app-all', revokedBefore: null });
+    const rule = await revoke(
+      { claim: 'client_id', value: 'app-all', revokedBefore: null },
+      'admin',
+    );
     expect(rule.revokedBefore).toBeNull();
     const response = await reinstate(rule.id, {
       reason: 'new tokens are fine',
@@ -260,7 +267,7 @@ describe('POST /v1/revocations/{id}/reinstate', () => {
   );
 
   it('revives a reinstated rule with the new values when it is revoked again (dry run says so first)', async () => {
-    const rule = await revoke({ claim: 'sub', value: 'revive', revokedBefore: null });
+    const rule = await revoke({ claim: 'sub', value: 'revive', revokedBefore: null }, 'admin');
     expect((await reinstate(rule.id, { reason: 'mistake' })).status).toBe(200);
     const again = {
       rules: [{ claim: 'sub', value: 'revive', revokedBefore: hoursAgo(1) }],

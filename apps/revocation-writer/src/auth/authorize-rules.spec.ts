@@ -1,7 +1,8 @@
 import { ForbiddenError } from '../errors';
 import type { RuleSpec } from '../rules/rule';
-import { scopeToPrincipal } from './authorize-rules';
-import type { Principal } from './permissions';
+import { RulePolicy } from '../rules/rule-policy';
+import { authorizeOperatorRules, scopeToPrincipal } from './authorize-rules';
+import { type Principal, type Role, ROLES } from './permissions';
 
 const A = 'https://idp-a.example';
 const B = 'https://idp-b.example';
@@ -33,5 +34,66 @@ describe(scopeToPrincipal.name, () => {
     expect(() => scopeToPrincipal(boundToA, [rule(B)])).toThrow(
       `this credential acts for issuer "${A}" and may not revoke tokens of "${B}"`,
     );
+  });
+});
+
+describe(authorizeOperatorRules.name, () => {
+  const DAY = 86_400_000;
+  const NOW = Date.parse('2026-11-22T12:00:00Z');
+  const policy = new RulePolicy({
+    rules: {
+      maxTokenLifetimeMs: DAY,
+      customClaims: [],
+      broadClaims: ['iss', 'kid'],
+      bulkConfirmThreshold: 100,
+      pruneIntervalMs: 60_000,
+    },
+    issuers: [],
+  });
+  const as = (role: Role): Principal => ({ id: `c-${role}`, name: role, role });
+  const spec = (revokedBefore: number | null, expiresAt: number | null): RuleSpec => ({
+    claim: 'sub',
+    value: 'ceo',
+    iss: null,
+    revokedBefore,
+    expiresAt,
+  });
+  const upToNow = spec(NOW, NOW + DAY);
+  const suspension = spec(null, NOW + DAY);
+  const ban = spec(null, null);
+  const outcome = (role: Role, rules: RuleSpec[]): string => {
+    try {
+      authorizeOperatorRules(as(role), rules, { policy, nowMs: NOW });
+      return 'allowed';
+    } catch (error) {
+      expect(error).toBeInstanceOf(ForbiddenError);
+      return (error as Error).message;
+    }
+  };
+
+  it.each(ROLES.filter((role) => role !== 'operator' && role !== 'admin'))(
+    'refuses %s the operator API: event sources use their event endpoints',
+    (role) => {
+      expect(outcome(role, [upToNow])).toBe(
+        `role "${role}" lacks the "revoke" permission of the operator API; event sources revoke through their event endpoints`,
+      );
+    },
+  );
+
+  it('lets an operator revoke up to now, and suspend future tokens for one token lifetime', () => {
+    expect(outcome('operator', [upToNow, suspension])).toBe('allowed');
+  });
+
+  it('refuses an operator a ban without end, naming the permission and the rule', () => {
+    expect(outcome('operator', [upToNow, ban])).toBe(
+      'role "operator" lacks the "revoke:permanent" permission: the rule at /rules/1 (sub) would never expire (revokedBefore null on a claim new tokens can carry): a ban without end; give a past revokedBefore (absent: the time of the request) or ask an admin',
+    );
+    expect(outcome('operator', [spec(null, NOW + DAY + 1)])).toMatch(
+      /lacks the "revoke:permanent" permission: the rule at \/rules\/0 \(sub\) would revoke tokens issued later until 2026-11-23T12:00:00.001Z/,
+    );
+  });
+
+  it('lets an admin do all of it', () => {
+    expect(outcome('admin', [upToNow, suspension, ban])).toBe('allowed');
   });
 });

@@ -1,7 +1,13 @@
 import { ConfirmationRequiredError, ForbiddenError } from '../errors';
 import type { RuleSpec } from '../rules/rule';
 import type { RulePolicy } from '../rules/rule-policy';
-import { hasPermission, mayRevoke, type Principal } from './permissions';
+import {
+  hasPermission,
+  mayRevoke,
+  type OperatorPower,
+  operatorPowersFor,
+  type Principal,
+} from './permissions';
 
 /**
  * The rules a principal acting for one issuer (`principal.issuer`) may write: each restricted to
@@ -64,4 +70,48 @@ export function authorizeRules(
       );
     }
   }
+}
+
+/** Why `rule` needs `power`, for the 403 that names it. */
+function whyItNeeds(power: OperatorPower, rule: RuleSpec): string {
+  switch (power) {
+    case 'revoke:future-tokens':
+      return 'has revokedBefore null: it also revokes tokens issued after this request';
+    case 'revoke:permanent':
+      return rule.expiresAt === null
+        ? 'would never expire (revokedBefore null on a claim new tokens can carry): a ban without end'
+        : `would revoke tokens issued later until ${new Date(rule.expiresAt).toISOString()}, longer than one max token lifetime`;
+  }
+}
+
+/**
+ * What the operator API (`POST /v1/revocations`, dry runs included) asks beyond
+ * {@link authorizeRules}: the `revoke` permission, and per rule the powers its
+ * `revokedBefore`/`expiresAt` call for ({@link operatorPowersFor}). Checked on the rules as the
+ * request asked for them, before {@link scopeToPrincipal} (which changes neither instant). The
+ * 403 names the missing permission and the rule, as a JSON Pointer into the request body.
+ */
+export function authorizeOperatorRules(
+  principal: Principal,
+  rules: readonly RuleSpec[],
+  options: { policy: RulePolicy; nowMs: number },
+): void {
+  if (!hasPermission(principal, 'revoke')) {
+    throw new ForbiddenError(
+      `role "${principal.role}" lacks the "revoke" permission of the operator API; event sources revoke through their event endpoints`,
+    );
+  }
+  rules.forEach((rule, i) => {
+    const powers = operatorPowersFor(rule, {
+      nowMs: options.nowMs,
+      maxLifetimeMs: options.policy.maxLifetimeMs(rule.iss),
+    });
+    for (const power of powers) {
+      if (!hasPermission(principal, power)) {
+        throw new ForbiddenError(
+          `role "${principal.role}" lacks the "${power}" permission: the rule at /rules/${i} (${rule.claim}) ${whyItNeeds(power, rule)}; give a past revokedBefore (absent: the time of the request) or ask an admin`,
+        );
+      }
+    }
+  });
 }

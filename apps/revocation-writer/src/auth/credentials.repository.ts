@@ -21,6 +21,23 @@ export interface OAuthClient {
   issuer: string | null;
 }
 
+/** An API credential as `rescind-admin credential list` shows it: never its secret or hash. */
+export interface CredentialInfo {
+  name: string;
+  id: string;
+  role: Role;
+  /** Null: acts for any issuer. */
+  issuer: string | null;
+  createdAt: Date;
+  disabledAt: Date | null;
+}
+
+/** What rotating a credential's secret did (`rescind-admin credential rotate`). */
+export type CredentialRotation =
+  | { outcome: 'rotated'; id: string; role: Role; issuer: string | null; token: string }
+  | { outcome: 'unknown' }
+  | { outcome: 'disabled' };
+
 /** What binding a client to an issuer did (`rescind-admin client bind`). */
 export type ClientBinding =
   | { outcome: 'bound' }
@@ -43,11 +60,67 @@ export class CredentialsRepository {
   ): Promise<{ id: string; token: string }> {
     const id = newCredentialId();
     const secret = newSecret();
-    await this.dataSource.query(
-      `INSERT INTO api_credential (id, name, role, secret_sha256, issuer) VALUES ($1, $2, $3, $4, $5)`,
+    const created = await rows(
+      this.dataSource.manager,
+      `INSERT INTO api_credential (id, name, role, secret_sha256, issuer) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name) DO NOTHING
+       RETURNING 1`,
       [id, name, role, sha256Hex(secret), issuer],
     );
+    if (created.length === 0) {
+      throw new Error(
+        `a credential named "${name}" already exists (names of disabled credentials stay taken): choose another name, or give it a new secret with "credential rotate --name ${name}"`,
+      );
+    }
     return { id, token: formatApiToken(id, secret) };
+  }
+
+  /** Every credential, by name, without its secret hash. When one was last used is not kept. */
+  async listCredentials(): Promise<CredentialInfo[]> {
+    const found = await rows<{
+      name: string;
+      id: string;
+      role: Role;
+      issuer: string | null;
+      created_at: Date;
+      disabled_at: Date | null;
+    }>(
+      this.dataSource.manager,
+      `SELECT name, id, role, issuer, created_at, disabled_at FROM api_credential ORDER BY name`,
+    );
+    return found.map((row) => ({
+      name: row.name,
+      id: row.id,
+      role: row.role,
+      issuer: row.issuer,
+      createdAt: row.created_at,
+      disabledAt: row.disabled_at,
+    }));
+  }
+
+  /**
+   * Gives an enabled credential a new secret; returns the new token (shown once). The old one
+   * stops authenticating with this commit: there is no grace period, so rotate when the new
+   * token can be deployed at once (or create a second credential and disable the first later).
+   * The id, and so the actor in the audit log, stays.
+   */
+  async rotateCredential(name: string): Promise<CredentialRotation> {
+    const secret = newSecret();
+    const [rotated] = await rows<{ id: string; role: Role; issuer: string | null }>(
+      this.dataSource.manager,
+      `UPDATE api_credential SET secret_sha256 = $2 WHERE name = $1 AND disabled_at IS NULL
+       RETURNING id, role, issuer`,
+      [name, sha256Hex(secret)],
+    );
+    if (rotated) {
+      return { outcome: 'rotated', ...rotated, token: formatApiToken(rotated.id, secret) };
+    }
+    const [disabled] = await rows(
+      this.dataSource.manager,
+      `SELECT 1 FROM api_credential WHERE name = $1`,
+      [name],
+    );
+    return disabled ? { outcome: 'disabled' } : { outcome: 'unknown' };
   }
 
   async disableCredential(name: string): Promise<boolean> {

@@ -1,8 +1,11 @@
 import {
   hasPermission,
+  mayRead,
   mayRevoke,
+  operatorPowersFor,
   type Permission,
   type Principal,
+  readScopeOf,
   type Role,
   ROLES,
 } from './permissions';
@@ -48,9 +51,13 @@ const PERMISSION_MATRIX: Record<Role, Permission[]> = {
   hr: ['ingest:hr'],
   idp: ['ingest:idp', 'global-revoke'],
   siem: ['ingest:siem'],
-  operator: ['read'],
+  // The operator API is for people: event sources use their event endpoints.
+  operator: ['read', 'revoke', 'revoke:future-tokens'],
   admin: [
     'read',
+    'revoke',
+    'revoke:future-tokens',
+    'revoke:permanent',
     'reinstate',
     'bulk',
     'introspect',
@@ -64,6 +71,9 @@ const PERMISSION_MATRIX: Record<Role, Permission[]> = {
 };
 const PERMISSIONS: Permission[] = [
   'read',
+  'revoke',
+  'revoke:future-tokens',
+  'revoke:permanent',
   'reinstate',
   'bulk',
   'introspect',
@@ -86,5 +96,50 @@ describe('authorization matrix', () => {
         PERMISSION_MATRIX[role].includes(permission),
       );
     });
+  });
+});
+
+describe(operatorPowersFor.name, () => {
+  const DAY = 86_400_000;
+  const NOW = Date.parse('2026-11-22T12:00:00Z');
+  const powers = (revokedBefore: number | null, expiresAt: number | null) =>
+    operatorPowersFor({ revokedBefore, expiresAt }, { nowMs: NOW, maxLifetimeMs: DAY });
+
+  it('needs nothing beyond `revoke` for tokens issued up to now, expiring', () => {
+    expect(powers(NOW, NOW + DAY)).toEqual([]);
+    expect(powers(NOW - DAY, NOW)).toEqual([]);
+  });
+
+  it('needs revoke:future-tokens for revokedBefore null expiring within one token lifetime', () => {
+    expect(powers(null, NOW + DAY)).toEqual(['revoke:future-tokens']);
+  });
+
+  it('needs revoke:permanent for a rule without expiry (a ban without end)', () => {
+    expect(powers(null, null)).toEqual(['revoke:future-tokens', 'revoke:permanent']);
+    expect(powers(NOW, null)).toEqual(['revoke:permanent']);
+  });
+
+  it('needs revoke:permanent for future tokens revoked beyond one token lifetime', () => {
+    expect(powers(null, NOW + DAY + 1)).toEqual(['revoke:future-tokens', 'revoke:permanent']);
+  });
+});
+
+describe('read scope', () => {
+  const A = 'https://idp-a.example';
+  const unbound = as('reader');
+  const boundToA: Principal = { ...unbound, issuer: A };
+
+  it('lets a principal acting for any issuer read every rule', () => {
+    expect(readScopeOf(unbound)).toEqual({ issuer: null });
+    for (const iss of [A, 'https://idp-b.example', null]) {
+      expect(mayRead(readScopeOf(unbound), { iss })).toBe(true);
+    }
+  });
+
+  it("lets a principal acting for one issuer read that issuer's rules only", () => {
+    expect(readScopeOf(boundToA)).toEqual({ issuer: A });
+    expect(mayRead(readScopeOf(boundToA), { iss: A })).toBe(true);
+    expect(mayRead(readScopeOf(boundToA), { iss: 'https://idp-b.example' })).toBe(false);
+    expect(mayRead(readScopeOf(boundToA), { iss: null })).toBe(false);
   });
 });

@@ -66,6 +66,12 @@ export class IntrospectionController {
     if (verification.status !== 'valid' || !withinIssuerLifetime(verification.jwt)) {
       return INACTIVE;
     }
+    // A credential bound to one issuer learns nothing of other issuers' tokens. §2.2 lets the
+    // server answer inactive to a protected resource that may not know about the token.
+    const bound = request.principal?.issuer;
+    if (bound !== undefined && bound !== verification.jwt.issuer.issuer) {
+      return INACTIVE;
+    }
     if (await this.isRevoked(verification.jwt, tokenSha256(token).base64url)) {
       return INACTIVE;
     }

@@ -1,7 +1,8 @@
 import { Controller, Get, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
+import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
+import { type ReadScope, readScopeOf } from '../auth/permissions';
 import { type AuditFilters, AuditLogQueries, type AuditRecord } from './audit-log.repository';
 import { decodeCursor, encodeCursor } from './cursor';
 import { type AuditEntry, type AuditPage, AuditQuerySchema } from './dto/audit.dto';
@@ -40,7 +41,10 @@ function wantsNdjson(request: FastifyRequest, format: string | undefined): boole
   return accept.split(',').some((range) => range.split(';')[0]?.trim().toLowerCase() === NDJSON);
 }
 
-/** The audit log for people (pages) and for SIEMs (an NDJSON export of everything matching). */
+/**
+ * The audit log for people (pages) and for SIEMs (an NDJSON export of everything matching). A
+ * principal acting for one issuer reads the records of that issuer's rules only.
+ */
 @Controller('v1/audit')
 @UseGuards(BearerAuthGuard)
 export class AuditLogController {
@@ -49,18 +53,19 @@ export class AuditLogController {
   @Get()
   @RequirePermission('read')
   async read(
-    @Req() request: FastifyRequest,
+    @Req() request: AuthenticatedRequest,
     @Query() query: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<AuditPage | Readable> {
     const { limit, cursor, format, ...filters } = parseQuery(AuditQuerySchema, query);
+    const scope = readScopeOf(request.principal!);
     if (wantsNdjson(request, format)) {
-      const stream = await this.export(filters);
+      const stream = await this.export(scope, filters);
       void reply.header('content-type', NDJSON);
       return stream;
     }
     const beforeId = cursor === undefined ? undefined : decodeCursor('audit', cursor);
-    const found = await this.queries.page(filters, limit + 1, beforeId);
+    const found = await this.queries.page(scope, filters, limit + 1, beforeId);
     const items = found.slice(0, limit);
     const last = items[items.length - 1];
     return {
@@ -76,9 +81,9 @@ export class AuditLogController {
    * than an empty 200; a failure later can only cut the stream short (the client sees a
    * truncated chunked response, never a well-formed partial one).
    */
-  private async export(filters: AuditFilters): Promise<Readable> {
+  private async export(scope: ReadScope, filters: AuditFilters): Promise<Readable> {
     const upToId = await this.queries.newestId();
-    const batches = this.queries.ascending(filters, { afterId: 0, upToId }, EXPORT_BATCH);
+    const batches = this.queries.ascending(scope, filters, { afterId: 0, upToId }, EXPORT_BATCH);
     const first = await batches.next();
     const ndjson = (batch: AuditRecord[]): string =>
       batch.map((record) => `${JSON.stringify(toAuditEntry(record))}\n`).join('');

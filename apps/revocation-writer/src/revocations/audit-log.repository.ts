@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AuditAction } from '../audit/audit.repository';
+import type { ReadScope } from '../auth/permissions';
 import { rows } from '../database/sql';
 import type { StoredRule } from '../rules/rule';
 import type { AuditQuery } from './dto/audit.dto';
@@ -70,8 +71,16 @@ function toRecord(row: AuditRow): AuditRecord {
   };
 }
 
-function filtered(filters: AuditFilters): Conditions {
+/**
+ * The issuer of the rule a record is about, from the versions the record holds (a record is
+ * self-contained: the rule's `iss` is part of its key and never changes).
+ */
+const RECORD_ISSUER = `COALESCE(a.after, a.before)->>'iss'`;
+
+/** A principal acting for one issuer reads the records of that issuer's rules only. */
+function filtered(scope: ReadScope, filters: AuditFilters): Conditions {
   return new Conditions()
+    .within(scope, RECORD_ISSUER, { issuerIndependent: false })
     .add('a.actor', '=', filters.actor)
     .add('a.action', '=', filters.action)
     .add('a.source', '=', filters.source)
@@ -92,11 +101,12 @@ export class AuditLogQueries {
 
   /** One page, newest first; keyset on the id (append order). */
   async page(
+    scope: ReadScope,
     filters: AuditFilters,
     limit: number,
     beforeId: number | undefined,
   ): Promise<AuditRecord[]> {
-    const where = filtered(filters).add('a.id', '<', beforeId, '::bigint');
+    const where = filtered(scope, filters).add('a.id', '<', beforeId, '::bigint');
     const found = await this.query(
       `${SELECT} ${where.where} ORDER BY a.id DESC LIMIT ${where.param(limit)}`,
       where.params,
@@ -119,13 +129,14 @@ export class AuditLogQueries {
    * batches (a slow reader cannot starve the pool).
    */
   async *ascending(
+    scope: ReadScope,
     filters: AuditFilters,
     range: { afterId: number; upToId: number },
     batchSize: number,
   ): AsyncGenerator<AuditRecord[]> {
     let afterId = range.afterId;
     for (;;) {
-      const where = filtered(filters)
+      const where = filtered(scope, filters)
         .add('a.id', '>', afterId, '::bigint')
         .add('a.id', '<=', range.upToId, '::bigint');
       const batch = (

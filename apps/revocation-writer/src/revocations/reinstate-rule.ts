@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { Principal } from '../auth/permissions';
+import { mayRead, type Principal, readScopeOf } from '../auth/permissions';
 import { IdempotencyConflictError, NotFoundError } from '../errors';
 import {
   type IdempotencyScope,
@@ -24,7 +24,10 @@ export const REINSTATE_SCOPE = 'operator.reinstate' satisfies IdempotencyScope;
 export interface ReinstateCommand {
   /** Id of the rule. */
   id: string;
-  /** Authenticated caller; the permission was checked by the transport. */
+  /**
+   * Authenticated caller; the permission was checked by the transport. Acting for one issuer, it
+   * reinstates that issuer's rules only.
+   */
   principal: Principal;
   reason: string;
   /** Lower the rule to this instant (ms) instead of removing it. */
@@ -111,14 +114,17 @@ export class ReinstateRule {
     });
   }
 
-  /** Locks the rule, checks it still revokes, writes the lower version and journals it. */
+  /**
+   * Locks the rule, checks it still revokes, writes the lower version and journals it. A rule the
+   * caller may not read is "no rule" to it, like in listings: 404, its existence not told.
+   */
   private async reinstate(
     em: EntityManager,
     command: ReinstateCommand,
     traceHeaders: Record<string, string>,
   ): Promise<StoredRule> {
     const before = await this.rules.lock(em, 'id', command.id);
-    if (!before) {
+    if (!before || !mayRead(readScopeOf(command.principal), before)) {
       throw new NotFoundError(`no rule with id ${command.id}`);
     }
     if (before.status !== 'active') {

@@ -14,6 +14,8 @@ import { EventIdSchema } from '@rescind/contracts';
 import type { FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
+import { authorizeOperatorRules } from '../auth/authorize-rules';
+import { readScopeOf } from '../auth/permissions';
 import { InvalidEventError, NotFoundError } from '../errors';
 import { traceContextOf } from '../http/trace-context';
 import { parseBody, requireJson } from '../http/validation';
@@ -112,9 +114,11 @@ export class RevocationsController {
 
   /**
    * 201 with the versions written, once committed; 200 with the plan for `dryRun: true`.
-   * Who may revoke what (and the blast-radius guard) is decided per rule by the use case.
+   * The operator API's own powers (`revoke`, future tokens, no expiry) are checked here, for
+   * both; who may revoke which claim (and the blast-radius guard) per rule by the use case.
    */
   @Post()
+  @RequirePermission('revoke')
   async create(
     @Req() request: AuthenticatedRequest,
     @Body() body: unknown,
@@ -128,6 +132,7 @@ export class RevocationsController {
       policy: this.policy,
       receivedAtMs: receivedAt.getTime(),
     });
+    authorizeOperatorRules(principal, rules, { policy: this.policy, nowMs: receivedAt.getTime() });
     const confirmed = input.confirm === true;
 
     if (input.dryRun === true) {
@@ -175,13 +180,19 @@ export class RevocationsController {
     void reply.status(201).header('location', `/v1/revocations/${first.revocationId}`).send(answer);
   }
 
+  /** A principal acting for one issuer lists that issuer's rules only. */
   @Get()
   @RequirePermission('read')
-  async list(@Query() query: unknown): Promise<RulePage> {
+  async list(@Req() request: AuthenticatedRequest, @Query() query: unknown): Promise<RulePage> {
     const { limit, cursor, ...filters } = parseQuery(ListRulesQuerySchema, query);
     const beforeSeq = cursor === undefined ? undefined : decodeCursor('rules', cursor);
     // One more than asked: whether it exists says if there is a next page.
-    const found = await this.queries.list(filters, limit + 1, beforeSeq);
+    const found = await this.queries.list(
+      readScopeOf(request.principal!),
+      filters,
+      limit + 1,
+      beforeSeq,
+    );
     const items = found.slice(0, limit);
     const last = items[items.length - 1];
     return {
@@ -190,10 +201,11 @@ export class RevocationsController {
     };
   }
 
+  /** 404 also for a rule the principal may not read: its existence is not told either. */
   @Get(':id')
   @RequirePermission('read')
-  async get(@Param('id') id: string): Promise<RuleResource> {
-    const rule = await this.queries.findById(id);
+  async get(@Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<RuleResource> {
+    const rule = await this.queries.findById(readScopeOf(request.principal!), id);
     if (!rule) {
       throw new NotFoundError(`no rule with id ${JSON.stringify(id)}`);
     }
@@ -201,7 +213,8 @@ export class RevocationsController {
   }
 
   /**
-   * Removes the rule, or lowers its `revokedBefore`: admin only, audited, published. With an
+   * Removes the rule, or lowers its `revokedBefore`: admin only (and, for an admin acting for one
+   * issuer, that issuer's rules only: others are 404), audited, published. With an
    * `Idempotency-Key`, a retry gets the version the first request wrote (200 again); without
    * it, a retry after a lost answer finds the rule removed (409), or lowers again a rule that was
    * raised in between.

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { ReadScope } from '../auth/permissions';
 import { rows } from '../database/sql';
 import type { StoredRule } from '../rules/rule';
 import { RULE_COLUMNS, type RuleRow, toRule } from '../rules/rules.repository';
@@ -11,24 +12,32 @@ export const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 
 /**
  * What the operator API reads about rules. Read-only: every change goes through a use case
- * (RecordRevocation, ReinstateRule) and RulesRepository, under the row lock.
+ * (RecordRevocation, ReinstateRule) and RulesRepository, under the row lock. Reads on behalf of
+ * a caller take its {@link ReadScope}: a principal acting for one issuer sees that issuer's rules.
  */
 @Injectable()
 export class RuleQueries {
   constructor(private readonly dataSource: DataSource) {}
 
-  async findById(id: string): Promise<StoredRule | undefined> {
+  /** The rule with this id, if `scope` may read it. */
+  async findById(scope: ReadScope, id: string): Promise<StoredRule | undefined> {
     if (!UUID_TEXT.test(id)) {
       return undefined;
     }
+    const where = new Conditions()
+      .add('id', '=', id, '::uuid')
+      .within(scope, 'iss', { issuerIndependent: false });
     const [row] = await this.query<RuleRow>(
-      `SELECT ${RULE_COLUMNS} FROM revocation_rule WHERE id = $1`,
-      [id],
+      `SELECT ${RULE_COLUMNS} FROM revocation_rule ${where.where}`,
+      where.params,
     );
     return row ? toRule(row) : undefined;
   }
 
-  /** The stored rules with these keys (any status), by key. A plain read: no lock, no write. */
+  /**
+   * The stored rules with these keys (any status), by key. A plain read: no lock, no write. For
+   * a dry run, whose keys are already restricted to the caller's issuer (scopeToPrincipal).
+   */
   async findByKeys(keys: readonly string[]): Promise<Map<string, StoredRule>> {
     const found = await this.query<RuleRow>(
       `SELECT ${RULE_COLUMNS} FROM revocation_rule WHERE rule_key = ANY($1::text[])`,
@@ -43,11 +52,13 @@ export class RuleQueries {
    * the client sees the change on its next listing from the top.
    */
   async list(
+    scope: ReadScope,
     filters: Omit<ListRulesQuery, 'limit' | 'cursor'>,
     limit: number,
     beforeSeq: number | undefined,
   ): Promise<StoredRule[]> {
     const where = new Conditions()
+      .within(scope, 'iss', { issuerIndependent: false })
       .add('claim', '=', filters.claim)
       .add('value', '=', filters.value)
       .add('iss', '=', filters.iss)

@@ -1,10 +1,12 @@
-import { Controller, Get, Module, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Module, Req, Res, UseGuards } from '@nestjs/common';
 import type { SnapshotEndV1, SnapshotHeaderV1 } from '@rescind/contracts';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
-import { BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
+import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
+import { type ReadScope, readScopeOf } from '../auth/permissions';
 import { rows } from '../database/sql';
+import { Conditions } from '../revocations/storage';
 import { invalidationEventFor } from '../rules/rule-events';
 import { RULE_COLUMNS, type RuleRow, toRule } from '../rules/rules.repository';
 
@@ -16,6 +18,11 @@ const PAGE = 1000;
  * line. Pages through the rules by seq, never loading the table into memory. A rule that changes
  * while streaming gets a higher seq and is streamed again (or first) with its new version; the
  * consumer pins its topic offsets before it asks, so it also receives every such change there.
+ *
+ * A reader acting for one issuer (the enforcement points of one IdP's APIs) gets that issuer's
+ * rules and the issuer-independent ones (`iss` null), which match its tokens too: leaving them
+ * out would let through what every other enforcement point refuses. The watermark stays the
+ * highest seq of all rules: the snapshot is complete up to it for what this reader gets.
  */
 @Controller('v1/deny-list')
 @UseGuards(BearerAuthGuard)
@@ -24,7 +31,7 @@ export class SnapshotController {
 
   @Get('snapshot')
   @RequirePermission('read')
-  async snapshot(@Res() reply: FastifyReply): Promise<void> {
+  async snapshot(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply): Promise<void> {
     const [top] = await rows<{ seq: string | null }>(
       this.dataSource.manager,
       `SELECT max(seq) AS seq FROM revocation_rule`,
@@ -39,21 +46,25 @@ export class SnapshotController {
       .header('content-type', 'application/x-ndjson')
       .header('cache-control', 'no-store')
       .header('rescind-snapshot-watermark', String(header.watermark))
-      .send(Readable.from(this.lines(header)));
+      .send(Readable.from(this.lines(header, readScopeOf(request.principal!))));
   }
 
-  private async *lines(header: SnapshotHeaderV1): AsyncGenerator<string> {
+  private async *lines(header: SnapshotHeaderV1, scope: ReadScope): AsyncGenerator<string> {
     yield `${JSON.stringify(header)}\n`;
     let after = 0;
     let rules = 0;
     for (;;) {
+      const where = new Conditions()
+        .literal(`status = 'active'`)
+        .add('seq', '>', after, '::bigint')
+        .literal(`(expires_at IS NULL OR expires_at > now())`)
+        .within(scope, 'iss', { issuerIndependent: true });
       const page = await rows<RuleRow>(
         this.dataSource.manager,
-        `SELECT ${RULE_COLUMNS} FROM revocation_rule
-          WHERE status = 'active' AND seq > $1 AND (expires_at IS NULL OR expires_at > now())
+        `SELECT ${RULE_COLUMNS} FROM revocation_rule ${where.where}
           ORDER BY seq
-          LIMIT ${PAGE}`,
-        [after],
+          LIMIT ${where.param(PAGE)}`,
+        where.params,
       );
       if (page.length === 0) {
         const end: SnapshotEndV1 = { v: 1, type: 'snapshot.end', rules };
