@@ -69,7 +69,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
       ...claims,
     });
 
-  it('answers an active token with its standard claims, uncached', async () => {
+  it('answers an active token with its standard members and all its other claims, sid included, uncached (RFC 7662 §2.2, RFC 9068 §2.2)', async () => {
     const iat = now() - 60;
     const token = await idp.sign({
       sub: 'alice',
@@ -78,7 +78,12 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
       aud: 'https://api.example',
       jti: 'jti-active',
       sid: 'sid-active',
+      auth_time: iat - 30,
+      acr: 'phr',
+      amr: ['pwd', 'otp'],
+      cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' },
       preferred_username: 'alice@example.com',
+      tenant: 'acme',
       iat,
       nbf: iat,
       exp: iat + 900,
@@ -91,7 +96,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
       scope: 'read write',
       client_id: client.clientId,
       username: 'alice@example.com',
-      token_type: 'Bearer',
+      token_type: 'DPoP',
       exp: iat + 900,
       iat,
       nbf: iat,
@@ -99,7 +104,21 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
       aud: 'https://api.example',
       iss: idp.issuer,
       jti: 'jti-active',
+      sid: 'sid-active',
+      auth_time: iat - 30,
+      acr: 'phr',
+      amr: ['pwd', 'otp'],
+      cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' },
+      preferred_username: 'alice@example.com',
+      tenant: 'acme',
     });
+    expect(JSON.stringify(body)).not.toContain(token);
+  });
+
+  it('answers a session token with its sid, so a resource server can tie it to its login session', async () => {
+    const sid = `sid-${randomUUID()}`;
+    const { body } = await introspect(await session({ sid }));
+    expect(body).toMatchObject({ active: true, sid });
   });
 
   it('answers only {"active": false} once HR terminated the subject, and keeps later tokens active', async () => {
@@ -207,6 +226,18 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
         error_description: expect.any(String),
       });
     }
+  });
+
+  it("answers {active:false} to an introspector bound to another issuer, and the token to its own issuer's", async () => {
+    const credentials = writer.app.get(CredentialsRepository);
+    const other = (
+      await credentials.createCredential('other-gateway', 'introspector', compromisedIdp.issuer)
+    ).token;
+    const own = (await credentials.createCredential('own-gateway', 'introspector', idp.issuer))
+      .token;
+    const token = await session();
+    expect(JSON.stringify((await introspect(token, other)).body)).toBe('{"active":false}');
+    expect((await introspect(token, own)).body).toMatchObject({ active: true, iss: idp.issuer });
   });
 
   it('answers 403 insufficient_scope to a credential without the introspect permission', async () => {

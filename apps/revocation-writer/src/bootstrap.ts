@@ -5,6 +5,13 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { WriterConfig } from './config/config';
 import { runMigrations } from './database/data-source';
+import {
+  answerClientError,
+  answerExpectation,
+  frameworkErrorHandler,
+  refuseWhileClosing,
+  requireHostHeader,
+} from './http/client-errors';
 import { ProblemDetailsFilter } from './http/problem-details';
 import { KafkaIngestServer } from './ingest/kafka-ingest.server';
 
@@ -17,11 +24,29 @@ import { KafkaIngestServer } from './ingest/kafka-ingest.server';
 export async function createWriterApp(config: WriterConfig): Promise<NestFastifyApplication> {
   await runMigrations(config.database);
 
+  const { http } = config;
   const adapter = new FastifyAdapter({
     // Oversized bodies are refused (413) from Content-Length, before any parsing.
-    bodyLimit: config.http.bodyLimitBytes,
-    return503OnClosing: true,
+    bodyLimit: http.bodyLimitBytes,
+    // refuseWhileClosing answers those requests instead, as problem+json.
+    return503OnClosing: false,
+    // Slow or short requests and idle connections are bounded (config.ts documents each one).
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    connectionTimeout: http.connectionTimeoutMs,
+    http: {
+      requestTimeout: http.requestTimeoutMs,
+      headersTimeout: http.headersTimeoutMs,
+      connectionsCheckingInterval: http.timeoutCheckIntervalMs,
+      // Checked by requireHostHeader below instead, to answer problem+json.
+      requireHostHeader: false,
+    },
+    // What Node and Fastify refuse before any handler runs is problem+json too.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: frameworkErrorHandler(http.retryAfterSeconds),
   });
+  adapter.getInstance().addHook('onRequest', requireHostHeader(http.retryAfterSeconds));
+  refuseWhileClosing(adapter.getInstance(), http.retryAfterSeconds);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
     // Webhook signatures are verified over the exact bytes received.
@@ -29,6 +54,7 @@ export async function createWriterApp(config: WriterConfig): Promise<NestFastify
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  app.getHttpServer().on('checkExpectation', answerExpectation);
   // RFC 8935: Shared Signals pushes the SET itself as the body; keep it as text.
   app
     .getHttpAdapter()
@@ -38,7 +64,7 @@ export async function createWriterApp(config: WriterConfig): Promise<NestFastify
       { parseAs: 'string' },
       (_request, body, done) => done(null, body),
     );
-  app.useGlobalFilters(new ProblemDetailsFilter(config.http.retryAfterSeconds));
+  app.useGlobalFilters(new ProblemDetailsFilter(http.retryAfterSeconds));
   app.enableShutdownHooks();
   // The input topics (docs/adr/0002). With an ApplicationConfig of their own (no
   // inheritAppConfig): the HTTP app's global guard (rate limit) and filter (problem details)

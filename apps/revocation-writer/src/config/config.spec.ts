@@ -30,6 +30,34 @@ describe(loadConfig.name, () => {
     expect(String(error)).toMatch(/KAFKA_BROKERS/);
   });
 
+  it('bounds slow requests and idle connections by default, checked at a tenth of the shortest timeout', () => {
+    expect(loadConfig({}).http).toMatchObject({
+      requestTimeoutMs: 10_000,
+      headersTimeoutMs: 5_000,
+      keepAliveTimeoutMs: 72_000,
+      connectionTimeoutMs: 60_000,
+      timeoutCheckIntervalMs: 500,
+    });
+    const short = loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '1500', HTTP_HEADERS_TIMEOUT_MS: '1000' });
+    expect(short.http).toMatchObject({ requestTimeoutMs: 1500, timeoutCheckIntervalMs: 100 });
+    const long = loadConfig({
+      HTTP_REQUEST_TIMEOUT_MS: '120000',
+      HTTP_HEADERS_TIMEOUT_MS: '60000',
+      HTTP_CONNECTION_TIMEOUT_MS: '0',
+    });
+    expect(long.http).toMatchObject({ connectionTimeoutMs: 0, timeoutCheckIntervalMs: 1000 });
+  });
+
+  it('refuses HTTP timeouts that contradict each other, naming the variable', () => {
+    expect(() =>
+      loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_HEADERS_TIMEOUT_MS: '3000' }),
+    ).toThrow(/HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/);
+    expect(() =>
+      loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '30000', HTTP_CONNECTION_TIMEOUT_MS: '20000' }),
+    ).toThrow(/HTTP_CONNECTION_TIMEOUT_MS: must exceed HTTP_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0' })).toThrow(/HTTP_REQUEST_TIMEOUT_MS/);
+  });
+
   it('splits KAFKA_BROKERS', () => {
     const config = loadConfig({ INGEST_AUTH_DISABLED: 'true', KAFKA_BROKERS: 'a:9092, b:9092' });
     expect(config.kafka.brokers).toEqual(['a:9092', 'b:9092']);

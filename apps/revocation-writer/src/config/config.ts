@@ -174,6 +174,35 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   /** Largest request body accepted, in bytes; larger bodies get 413 before they are parsed. */
   HTTP_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  /**
+   * Longest time a client may take to send one whole request, request line, headers and body
+   * (ms). Past it the writer answers 408 (problem+json, code `request_timeout`) and closes the
+   * connection: a client that announces more body than it sends, or trickles it, holds a socket
+   * no longer than this. Node's `server.requestTimeout` (Fastify's `requestTimeout`); the time a
+   * handler then takes is not counted (the database timeouts bound that).
+   */
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /**
+   * Longest time a client may take to send the request line and headers (ms), at most
+   * HTTP_REQUEST_TIMEOUT_MS: past it, 408 and the connection is closed (slow-header clients).
+   * Node's `server.headersTimeout`.
+   */
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  /**
+   * How long an idle keep-alive connection stays open after an answer (ms). Keep it above the
+   * idle timeout of any load balancer or proxy in front of the writer (60 s for many), or the
+   * proxy may send a request on a connection the writer is closing. Node's
+   * `server.keepAliveTimeout` (Fastify's `keepAliveTimeout`, whose default this is).
+   */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).default(72_000),
+  /**
+   * A connection on which nothing is received or sent for this long is closed without an answer
+   * (ms), whatever it is doing: above all a client that stops reading a streamed answer (snapshot,
+   * audit export), which would otherwise hold its database connection for ever. Above
+   * HTTP_REQUEST_TIMEOUT_MS, or `0` to turn it off. Node's `server.timeout` (Fastify's
+   * `connectionTimeout`).
+   */
+  HTTP_CONNECTION_TIMEOUT_MS: int(0, 3_600_000).default(60_000),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -334,7 +363,24 @@ const EnvSchema = z.object({
 });
 
 export interface WriterConfig {
-  http: { port: number; host: string; bodyLimitBytes: number; retryAfterSeconds: number };
+  http: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    retryAfterSeconds: number;
+    requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    /** `0`: no socket inactivity timeout. */
+    connectionTimeoutMs: number;
+    /**
+     * How often Node looks for requests past their headers or request timeout (ms): a tenth of
+     * the shorter of the two, at most one second (Node's own default is 30 s, which would let a
+     * 10 s timeout fire after up to 40 s). An expired request is answered within this much after
+     * its timeout.
+     */
+    timeoutCheckIntervalMs: number;
+  };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   database: {
     url: string;
@@ -402,6 +448,19 @@ export function loadConfig(env: Record<string, string | undefined>): WriterConfi
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      'invalid configuration: HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    );
+  }
+  if (
+    e.HTTP_CONNECTION_TIMEOUT_MS !== 0 &&
+    e.HTTP_CONNECTION_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS
+  ) {
+    throw new ConfigError(
+      'invalid configuration: HTTP_CONNECTION_TIMEOUT_MS: must exceed HTTP_REQUEST_TIMEOUT_MS (or be 0), so that a stalled request gets its 408 before its connection is dropped',
+    );
+  }
   let security: KafkaSecurity;
   try {
     security = kafkaSecurity(e);
@@ -448,6 +507,14 @@ export function loadConfig(env: Record<string, string | undefined>): WriterConfi
       host: e.HOST,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       retryAfterSeconds: e.RETRY_AFTER_SECONDS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      connectionTimeoutMs: e.HTTP_CONNECTION_TIMEOUT_MS,
+      timeoutCheckIntervalMs: Math.min(
+        1000,
+        Math.ceil(Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS) / 10),
+      ),
     },
     logLevel: e.LOG_LEVEL,
     database: {

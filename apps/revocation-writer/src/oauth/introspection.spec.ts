@@ -97,41 +97,89 @@ describe(withinIssuerLifetime.name, () => {
 });
 
 describe(introspectionResponse.name, () => {
-  it('returns the standard claims the token has, and only those', () => {
+  it('returns the RFC 7662 §2.2 members the token has, and leaves out those it lacks', () => {
     expect(
       introspectionResponse(
-        jwt({
-          sub: 'alice',
-          client_id: 'app',
-          scope: 'read write',
-          aud: ['api'],
-          iat: 1,
-          exp: 2,
-          jti: 'j',
-          email: 'a@x',
-        }),
+        jwt({ sub: 'alice', client_id: 'app', scope: 'read write', aud: ['api'], iat: 1, exp: 2 }),
       ),
     ).toStrictEqual({
       active: true,
       scope: 'read write',
       client_id: 'app',
-      username: undefined,
       token_type: 'Bearer',
       exp: 2,
       iat: 1,
-      nbf: undefined,
       sub: 'alice',
       aud: ['api'],
       iss: ISS,
-      jti: 'j',
     });
   });
 
-  it('reads scp arrays, preferred_username and DPoP binding', () => {
+  it('returns sid, auth_time, acr, amr and every other claim of the token (RFC 9068 §2.2)', () => {
+    const claims = {
+      sub: 'alice',
+      jti: 'j',
+      sid: 's-1',
+      auth_time: 1000,
+      acr: 'urn:mace:incommon:iap:silver',
+      amr: ['pwd', 'otp'],
+      cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' },
+      azp: 'app',
+      email: 'alice@example.com',
+      groups: ['admins'],
+      tenant: 42,
+    };
+    expect(introspectionResponse(jwt(claims))).toStrictEqual({
+      active: true,
+      client_id: 'app',
+      token_type: 'Bearer',
+      iss: ISS,
+      ...claims,
+    });
+  });
+
+  it('reads scp arrays, preferred_username and DPoP binding, and still returns those claims', () => {
     expect(
       introspectionResponse(
         jwt({ scp: ['read', 'write'], preferred_username: 'alice', cnf: { jkt: 'x' } }),
       ),
-    ).toMatchObject({ scope: 'read write', username: 'alice', token_type: 'DPoP' });
+    ).toStrictEqual({
+      active: true,
+      scope: 'read write',
+      username: 'alice',
+      token_type: 'DPoP',
+      iss: ISS,
+      scp: ['read', 'write'],
+      preferred_username: 'alice',
+      cnf: { jkt: 'x' },
+    });
+  });
+
+  it('never lets the payload speak for a member it computes, nor hands out a mistyped one', () => {
+    const answer = introspectionResponse(
+      jwt({
+        active: false,
+        token_type: 'N_A',
+        sid: 7,
+        amr: 'pwd',
+        aud: [1],
+        exp: '2',
+        scope: ['read'],
+      }),
+    );
+    expect(answer).toStrictEqual({ active: true, token_type: 'Bearer', iss: ISS });
+  });
+
+  it('keeps a claim named __proto__ a claim, without touching the prototype', () => {
+    const payload = JSON.parse('{"sub": "alice", "__proto__": {"active": false}}') as object;
+    const answer = introspectionResponse(jwt(payload as Record<string, unknown>));
+    expect(Object.getPrototypeOf(answer)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(answer))).toMatchObject({ active: true, sub: 'alice' });
+    expect(Object.prototype.hasOwnProperty.call(answer, '__proto__')).toBe(true);
+  });
+
+  it('adds nothing of its own: not the header kid, not the token hash', () => {
+    const answer = introspectionResponse(jwt({ sub: 'alice' }, 'header-kid'));
+    expect(Object.keys(answer).sort()).toEqual(['active', 'iss', 'sub', 'token_type']);
   });
 });

@@ -76,23 +76,44 @@ function queryParameters(schema: z.ZodObject): JsonObject[] {
   }));
 }
 
-/** Every error answer is RFC 9457 problem+json. */
+/** Every error answer is RFC 9457 problem+json (the OAuth and SSF endpoints' own errors aside). */
 const PROBLEMS: Record<string, string> = {
-  BadRequest: 'Malformed JSON, or a query parameter or header that does not fit its schema.',
+  BadRequest:
+    'Malformed JSON, or a query parameter or header that does not fit its schema; or, answered ' +
+    'before any routing, a request that is not valid HTTP/1.1 (an invalid, repeated or ' +
+    'conflicting Content-Length, Content-Length with Transfer-Encoding, no Host) or a URL that ' +
+    'does not percent-decode (code `malformed_request`).',
   Unauthorized: 'Missing, unknown or disabled credential.',
   Forbidden: "The credential's role does not allow this (scope, bulk size or permission).",
   NotFound: 'No such rule (unknown or malformed id).',
   Conflict: 'Idempotency-Key reused for another request, or the rule is no longer active.',
+  RequestTimeout:
+    'The request, headers and body, was not received within HTTP_REQUEST_TIMEOUT_MS (headers ' +
+    'within HTTP_HEADERS_TIMEOUT_MS), e.g. a body shorter than its Content-Length; the ' +
+    'connection is closed (code `request_timeout`, retriable).',
   ContentTooLarge: 'The body exceeds HTTP_BODY_LIMIT_BYTES; refused before parsing.',
+  UriTooLong: 'A path parameter exceeds 100 characters (code `uri_too_long`).',
   UnsupportedMediaType: 'The body is not JSON.',
   UnprocessableContent:
     'The body violates the schema, or a broad or bulk revocation lacks `confirm: true` ' +
     '(code `confirmation_required`). `errors` names each offending member.',
+  TooManyRequests:
+    'Rate limited: more than RATE_LIMIT_PER_IP_PER_MINUTE requests from this address, or ' +
+    'RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE with this credential, to this operation in a minute. ' +
+    'Retry after Retry-After.',
+  HeaderTooLarge:
+    'The request line and headers exceed 16 KiB; the connection is closed (code ' +
+    '`header_too_large`).',
   ServiceUnavailable: 'PostgreSQL is unreachable: nothing was stored. Retry after Retry-After.',
 };
 const problem = (name: keyof typeof PROBLEMS): JsonObject => ({
   $ref: `#/components/responses/${name}`,
 });
+/** Response headers of the shared problem responses that have any. */
+const PROBLEM_HEADERS: Partial<Record<keyof typeof PROBLEMS, JsonObject>> = {
+  TooManyRequests: { 'Retry-After': { $ref: '#/components/headers/Retry-After' } },
+  ServiceUnavailable: { 'Retry-After': { $ref: '#/components/headers/Retry-After' } },
+};
 
 /** The `Idempotency-Key` request header of the operator API's writes. */
 const idempotencyKeyHeader = (description: string): JsonObject => ({
@@ -109,6 +130,150 @@ const OAUTH_ERROR: JsonObject = {
   required: ['error'],
   properties: { error: { type: 'string' }, error_description: { type: 'string' } },
 };
+const oauthError = (description: string, headers?: JsonObject): JsonObject => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: json(OAUTH_ERROR),
+});
+const RETRY_AFTER = { 'Retry-After': { $ref: '#/components/headers/Retry-After' } };
+
+/**
+ * The endpoints that accept POST only (RFC 7009 §2.1, RFC 7662 §2.1): their other methods are
+ * routes of their own that answer 405 with `Allow: POST` (method-not-allowed.controller.ts).
+ */
+function postOnlyMethods(summary: string): JsonObject {
+  const operation = (method: string) => ({
+    tags: ['oauth'],
+    operationId: `${summary}${method}NotAllowed`,
+    summary: `Not allowed: ${summary} accepts POST only (a token never travels in a URL)`,
+    security: [],
+    responses: {
+      '405': oauthError('invalid_request: this endpoint accepts POST only.', {
+        Allow: { schema: { const: 'POST' } },
+      }),
+    },
+  });
+  return {
+    get: operation('Get'),
+    put: operation('Put'),
+    patch: operation('Patch'),
+    delete: operation('Delete'),
+  };
+}
+
+/** One operation of the document, as the shared-response table sees it. */
+export interface OperationContext {
+  path: string;
+  method: string;
+  operation: JsonObject & { responses: Record<string, JsonObject>; security?: unknown[] };
+}
+
+/**
+ * Routes that are never rate limited: `@SkipThrottle(ALL_THROTTLERS)` on the health controller
+ * and the metrics controller. The OpenAPI test checks this list against the running app.
+ */
+export const UNTHROTTLED_PATHS: ReadonlySet<string> = new Set([
+  '/health/live',
+  '/health/ready',
+  '/health',
+  '/metrics',
+]);
+
+/** OAuth endpoints answer their errors in the RFC 6749 §5.2 shape (OAuthExceptionFilter). */
+const isOAuth = ({ path }: OperationContext) => path.startsWith('/oauth/');
+/** 405-only operations: routed, but answered before anything else runs. */
+const isMethodNotAllowed = ({ operation }: OperationContext) => '405' in operation.responses;
+/** An API credential or OAuth client is looked up in PostgreSQL for every request. */
+const isAuthenticated = ({ operation }: OperationContext) =>
+  (operation.security ?? [{ bearerAuth: [] }]).some(
+    (requirement) => Object.keys(requirement as JsonObject).length > 0,
+  );
+
+/**
+ * Answers that whole groups of operations give, added to each operation of the group that does
+ * not describe the status itself: what Node refuses before routing (every operation), the rate
+ * limiter (every throttled route), an unreachable PostgreSQL (every authenticated operation).
+ * A new cross-cutting answer (a status every operation of some kind gives) is one more entry here,
+ * not an edit of every operation.
+ */
+export const SHARED_RESPONSES: ReadonlyArray<{
+  status: string;
+  appliesTo: (op: OperationContext) => boolean;
+  response: (op: OperationContext) => JsonObject;
+}> = [
+  // Answered by Node before any route or filter: problem+json whatever the endpoint.
+  { status: '400', appliesTo: () => true, response: () => problem('BadRequest') },
+  { status: '408', appliesTo: () => true, response: () => problem('RequestTimeout') },
+  { status: '431', appliesTo: () => true, response: () => problem('HeaderTooLarge') },
+  // The body limit, before parsing; RFC 8935 §2.3 makes it a 400 at /ssf/events (declared there).
+  {
+    status: '413',
+    appliesTo: (op) => op.operation.requestBody !== undefined && !op.path.startsWith('/ssf/'),
+    response: (op) =>
+      isOAuth(op)
+        ? oauthError('invalid_request: the body exceeds HTTP_BODY_LIMIT_BYTES.')
+        : problem('ContentTooLarge'),
+  },
+  // Fastify refuses an overlong path parameter before routing (maxParamLength).
+  {
+    status: '414',
+    appliesTo: ({ path }) => path.includes('{'),
+    response: () => problem('UriTooLong'),
+  },
+  {
+    status: '429',
+    appliesTo: (op) => !UNTHROTTLED_PATHS.has(op.path),
+    response: (op) =>
+      isOAuth(op)
+        ? oauthError('temporarily_unavailable: rate limited; retry after Retry-After.', RETRY_AFTER)
+        : problem('TooManyRequests'),
+  },
+  {
+    status: '503',
+    appliesTo: (op) => isAuthenticated(op) && !isMethodNotAllowed(op),
+    response: (op) =>
+      isOAuth(op)
+        ? oauthError('temporarily_unavailable; retry after Retry-After.', RETRY_AFTER)
+        : problem('ServiceUnavailable'),
+  },
+];
+
+/** Node's answers before routing are problem+json even where the endpoint's own errors are not. */
+const TRANSPORT_STATUSES = new Set(['400', '408', '431']);
+
+/** `paths` with the shared responses added to every operation they apply to. */
+function withSharedResponses(paths: Record<string, JsonObject>): JsonObject {
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(item as Record<string, JsonObject>)) {
+      const op = { path, method, operation } as OperationContext;
+      const responses = op.operation.responses;
+      for (const shared of SHARED_RESPONSES) {
+        if (!shared.appliesTo(op)) {
+          continue;
+        }
+        const own = responses[shared.status];
+        if (own === undefined) {
+          responses[shared.status] = shared.response(op);
+        } else if (
+          TRANSPORT_STATUSES.has(shared.status) &&
+          own.content !== undefined &&
+          !('application/problem+json' in (own.content as JsonObject))
+        ) {
+          // An endpoint's own 400 shape (RFC 6749 §5.2, RFC 8935 §2.3), or Node's problem+json.
+          responses[shared.status] = {
+            ...own,
+            description: `${String(own.description)} A request that is not valid HTTP/1.1 gets problem+json instead.`,
+            content: {
+              ...(own.content as JsonObject),
+              'application/problem+json': { schema: ref('Problem') },
+            },
+          };
+        }
+      }
+    }
+  }
+  return paths;
+}
 
 /** `POST /v1/events/{source}`: every source the same way, each with its own event schema. */
 function eventPath(source: EventSourceName, schema: string, summary: string): JsonObject {
@@ -205,7 +370,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
       { name: 'ingest', description: 'Events from identity, HR and security systems' },
       { name: 'health', description: 'Liveness and readiness' },
     ],
-    paths: {
+    paths: withSharedResponses({
       '/v1/revocations': {
         post: {
           tags: ['revocations'],
@@ -397,10 +562,12 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
             },
             '401': problem('Unauthorized'),
             '403': problem('Forbidden'),
+            '503': problem('ServiceUnavailable'),
           },
         },
       },
       '/oauth/revoke': {
+        ...postOnlyMethods('revokeToken'),
         post: {
           tags: ['oauth'],
           operationId: 'revokeToken',
@@ -430,15 +597,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
                 'RFC 6749 §5.2 error: invalid_request, unauthorized_client, unsupported_token_type.',
               content: json(OAUTH_ERROR),
             },
-            '401': { description: 'invalid_client.', content: json(OAUTH_ERROR) },
-            '503': {
-              description: 'temporarily_unavailable; retry after Retry-After.',
-              content: json(OAUTH_ERROR),
-            },
+            '401': oauthError('invalid_client.'),
+            '503': oauthError('temporarily_unavailable; retry after Retry-After.', RETRY_AFTER),
           },
         },
       },
       '/oauth/introspect': {
+        ...postOnlyMethods('introspectToken'),
         post: {
           tags: ['oauth'],
           operationId: 'introspectToken',
@@ -458,15 +623,45 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
           },
           responses: {
             '200': {
-              description: '{"active": true, ...claims} or only {"active": false}.',
+              description:
+                'Only {"active": false} for a token that is not active (whatever the reason, and ' +
+                'for every opaque token); for an active JWT, the RFC 7662 §2.2 members it has, ' +
+                'then every other claim of its payload (`sid`, `cnf`, custom claims): nothing the ' +
+                'caller could not decode from the token it sent.',
               content: json({
                 type: 'object',
                 required: ['active'],
-                properties: { active: { type: 'boolean' } },
+                properties: {
+                  active: { type: 'boolean' },
+                  scope: { type: 'string' },
+                  client_id: { type: 'string' },
+                  username: { type: 'string' },
+                  token_type: { enum: ['Bearer', 'DPoP'] },
+                  exp: { type: 'number' },
+                  iat: { type: 'number' },
+                  nbf: { type: 'number' },
+                  sub: { type: 'string' },
+                  aud: {
+                    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+                  },
+                  iss: { type: 'string' },
+                  jti: { type: 'string' },
+                  sid: { type: 'string' },
+                  auth_time: { type: 'number' },
+                  acr: { type: 'string' },
+                  amr: { type: 'array', items: { type: 'string' } },
+                },
+                additionalProperties: true,
               }),
             },
-            '401': { description: 'invalid_token.', content: json(OAUTH_ERROR) },
-            '403': { description: 'insufficient_scope.', content: json(OAUTH_ERROR) },
+            '400': oauthError('invalid_request: no token.'),
+            '401': oauthError('invalid_token.'),
+            '403': oauthError('insufficient_scope.'),
+            '503': oauthError(
+              "temporarily_unavailable: PostgreSQL or the token issuer's keys cannot be " +
+                'reached; retry after Retry-After.',
+              RETRY_AFTER,
+            ),
           },
         },
       },
@@ -561,7 +756,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
           responses: { '200': { description: 'OpenAPI 3.1.', content: json({ type: 'object' }) } },
         },
       },
-    },
+    }),
     components: {
       securitySchemes: {
         bearerAuth: {
@@ -589,9 +784,19 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
       responses: Object.fromEntries(
         Object.entries(PROBLEMS).map(([name, description]) => [
           name,
-          { description, content: { 'application/problem+json': { schema: ref('Problem') } } },
+          {
+            description,
+            ...(PROBLEM_HEADERS[name] ? { headers: PROBLEM_HEADERS[name] } : {}),
+            content: { 'application/problem+json': { schema: ref('Problem') } },
+          },
         ]),
       ),
+      headers: {
+        'Retry-After': {
+          description: 'Seconds to wait before retrying (RFC 9110 §10.2.3).',
+          schema: { type: 'integer', minimum: 1 },
+        },
+      },
     },
   };
 }
