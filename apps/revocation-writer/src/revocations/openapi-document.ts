@@ -84,9 +84,16 @@ const PROBLEMS: Record<string, string> = {
     'conflicting Content-Length, Content-Length with Transfer-Encoding, no Host) or a URL that ' +
     'does not percent-decode (code `malformed_request`).',
   Unauthorized: 'Missing, unknown or disabled credential.',
-  Forbidden: "The credential's role does not allow this (scope, bulk size or permission).",
-  NotFound: 'No such rule (unknown or malformed id).',
-  Conflict: 'Idempotency-Key reused for another request, or the rule is no longer active.',
+  Forbidden:
+    "The credential's role does not allow this (scope, bulk size or permission); the detail " +
+    'names the missing permission (e.g. `revoke`, `revoke:permanent`) and the rule.',
+  NotFound:
+    'No such rule (unknown or malformed id, or, for a credential bound to one issuer, a rule of ' +
+    'another issuer or an issuer-independent one: existence is not revealed).',
+  Conflict:
+    'Idempotency-Key or event id reused for another request (`idempotency_conflict`), a ' +
+    '`webhook-id` reused for another event (`webhook_replay`), the rule is no longer active, or ' +
+    'a database constraint refused the change (`storage_conflict`); never retriable.',
   RequestTimeout:
     'The request, headers and body, was not received within HTTP_REQUEST_TIMEOUT_MS (headers ' +
     'within HTTP_HEADERS_TIMEOUT_MS), e.g. a body shorter than its Content-Length; the ' +
@@ -95,7 +102,9 @@ const PROBLEMS: Record<string, string> = {
   UriTooLong: 'A path parameter exceeds 100 characters (code `uri_too_long`).',
   UnsupportedMediaType: 'The body is not JSON.',
   UnprocessableContent:
-    'The body violates the schema, or a broad or bulk revocation lacks `confirm: true` ' +
+    'The body violates the schema (text with U+0000 or a lone surrogate, a value or issuer whose ' +
+    'rule key would exceed MAX_RULE_KEY_LENGTH: `invalid_event`), a value PostgreSQL refused ' +
+    '(`unstorable_input`), or a broad or bulk revocation lacks `confirm: true` ' +
     '(code `confirmation_required`). `errors` names each offending member.',
   TooManyRequests:
     'Rate limited: more than RATE_LIMIT_PER_IP_PER_MINUTE requests from this address, or ' +
@@ -375,7 +384,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
         post: {
           tags: ['revocations'],
           operationId: 'createRevocation',
-          summary: 'Revoke: create or raise rules (or dry-run)',
+          summary:
+            'Revoke: create or raise rules, or dry-run (needs `revoke`: operator, admin; ' +
+            '`revokedBefore: null` beyond one token lifetime or a rule without end needs ' +
+            '`revoke:permanent`: admin)',
           description:
             `Each rule's claim must be one the caller's role may revoke. Broad claims (${broad}) ` +
             `need \`confirm: true\` and the admin role; more than ${options.bulkConfirmThreshold} ` +
@@ -408,7 +420,9 @@ export function buildOpenApiDocument(options: OpenApiOptions): JsonObject {
         get: {
           tags: ['revocations'],
           operationId: 'listRevocations',
-          summary: 'List rules, latest change first (needs `read`)',
+          summary:
+            'List rules, latest change first (needs `read`; a credential bound to one issuer ' +
+            "sees that issuer's rules only)",
           parameters: queryParameters(ListRulesQuerySchema),
           responses: {
             '200': { description: 'One page.', content: json(ref('RulePage')) },
