@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from '../../apps/revocation-writer/src/config/config';
 import { PURGE_BATCH } from '../../apps/revocation-writer/src/database/batched-purge';
 import { IdempotencyRetention } from '../../apps/revocation-writer/src/ingest/idempotency-retention';
+import { type WebhookDeliveriesRepository } from '../../apps/revocation-writer/src/ingest/webhook-deliveries.repository';
 import { ProcessedEventsRepository } from '../../apps/revocation-writer/src/ingest/processed-events.repository';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
@@ -171,6 +172,7 @@ describe(`${IdempotencyRetention.name} schedule`, () => {
     const retention = new IdempotencyRetention(
       { manager: 'em' } as unknown as DataSource,
       { purgeOlderThan } as unknown as ProcessedEventsRepository,
+      { purgeOlderThan: () => Promise.resolve(0) } as unknown as WebhookDeliveriesRepository,
       loadConfig({ IDEMPOTENCY_RETENTION_DAYS: '7' }),
     );
     retention.onApplicationBootstrap();

@@ -1,7 +1,7 @@
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Client } from 'pg';
 import { signWebhook } from '../../apps/revocation-writer/src/ingest/webhook-signature';
-import { WebhookDeliveryRetention } from '../../apps/revocation-writer/src/ingest/webhook-delivery-retention';
+import { IdempotencyRetention } from '../../apps/revocation-writer/src/ingest/idempotency-retention';
 import { sharedBrokers, testTopics } from '../support/kafka';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
@@ -207,7 +207,7 @@ describe('idempotency across transports', () => {
     await db.query(
       `UPDATE webhook_delivery SET received_at = now() - interval '8 days' WHERE webhook_id = 'msg_old_1'`,
     );
-    expect(await writer.app.get(WebhookDeliveryRetention).purgeAll()).toBe(1);
+    expect(await writer.app.get(IdempotencyRetention).purgeAll()).toBe(1);
     const { rows } = await db.query<{ webhook_id: string }>(
       `SELECT webhook_id FROM webhook_delivery WHERE webhook_id = ANY($1)`,
       [['msg_old_1', 'msg_replay_1']],

@@ -101,8 +101,15 @@ function parseOrRaw(value: Buffer | null): unknown {
   }
 }
 
-/** Reads a topic from the beginning into an array, as a plain Kafka client would. */
-export async function collectTopic(brokers: string[], topic: string) {
+/**
+ * Reads a topic from the beginning into an array, as a plain Kafka client would, each record as
+ * `read` makes it.
+ */
+async function readTopic<T>(
+  brokers: string[],
+  topic: string,
+  read: (partition: number, message: KafkaMessage) => T,
+) {
   const kafka = new Kafka({ brokers, clientId: 'test-reader', logLevel: logLevel.NOTHING });
   let stopped = false;
   const consumer = kafka.consumer({
@@ -114,17 +121,12 @@ export async function collectTopic(brokers: string[], topic: string) {
     // test process alive.
     retry: { restartOnFailure: () => Promise.resolve(!stopped) },
   });
-  const messages: ReceivedMessage[] = [];
+  const messages: T[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: ({ partition, message }: { partition: number; message: KafkaMessage }) => {
-      messages.push({
-        partition,
-        key: message.key?.toString() ?? null,
-        value: parseOrRaw(message.value),
-        headers: headersOf(message.headers),
-      });
+      messages.push(read(partition, message));
       return Promise.resolve();
     },
   });
@@ -135,6 +137,16 @@ export async function collectTopic(brokers: string[], topic: string) {
       return consumer.disconnect();
     },
   };
+}
+
+/** Reads a topic from the beginning into an array of decoded records. */
+export function collectTopic(brokers: string[], topic: string) {
+  return readTopic(brokers, topic, (partition, message): ReceivedMessage => ({
+    partition,
+    key: message.key?.toString() ?? null,
+    value: parseOrRaw(message.value),
+    headers: headersOf(message.headers),
+  }));
 }
 
 /**
@@ -158,37 +170,13 @@ export interface RawMessage {
 }
 
 /** Reads a topic from the beginning into an array of raw records ({@link collectTopic}, undecoded). */
-export async function collectRawTopic(brokers: string[], topic: string) {
-  const kafka = new Kafka({ brokers, clientId: 'test-raw-reader', logLevel: logLevel.NOTHING });
-  let stopped = false;
-  const consumer = kafka.consumer({
-    groupId: `test-raw-reader-${randomUUID()}`,
-    sessionTimeout: 6000,
-    heartbeatInterval: 500,
-    maxWaitTimeInMs: 50,
-    retry: { restartOnFailure: () => Promise.resolve(!stopped) },
-  });
-  const messages: RawMessage[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: ({ partition, message }: { partition: number; message: KafkaMessage }) => {
-      messages.push({
-        partition,
-        key: message.key,
-        value: message.value,
-        headers: Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
-          value === undefined ? [] : [value].flat().map((v) => ({ name, value: Buffer.from(v) })),
-        ),
-      });
-      return Promise.resolve();
-    },
-  });
-  return {
-    messages,
-    stop: () => {
-      stopped = true;
-      return consumer.disconnect();
-    },
-  };
+export function collectRawTopic(brokers: string[], topic: string) {
+  return readTopic(brokers, topic, (partition, message): RawMessage => ({
+    partition,
+    key: message.key,
+    value: message.value,
+    headers: Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
+      value === undefined ? [] : [value].flat().map((v) => ({ name, value: Buffer.from(v) })),
+    ),
+  }));
 }

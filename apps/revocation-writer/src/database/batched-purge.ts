@@ -1,4 +1,6 @@
 import type { Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { rows } from './sql';
 
 /** Rows deleted per statement: short row locks, well inside the statement timeout. */
 export const PURGE_BATCH = 1000;
@@ -57,4 +59,31 @@ export class BatchedPurge {
     }
     return total;
   }
+}
+
+/**
+ * Deletes at most `limit` of the oldest rows of `table` received more than `retentionDays` ago
+ * (by `received_at`), oldest first, skipping rows another purge holds; returns how many. `table`
+ * and `key` are code constants (identifiers cannot be parameters), never input.
+ */
+export async function deleteReceivedBefore(
+  em: EntityManager,
+  target: { table: 'processed_event' | 'webhook_delivery'; key: string },
+  retentionDays: number,
+  limit: number,
+): Promise<number> {
+  const { table, key } = target;
+  const deleted = await rows(
+    em,
+    `DELETE FROM ${table}
+      WHERE (${key}) IN (
+        SELECT ${key} FROM ${table}
+         WHERE received_at < clock_timestamp() - make_interval(days => $1)
+         ORDER BY received_at
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED)
+      RETURNING 1`,
+    [retentionDays, limit],
+  );
+  return deleted.length;
 }

@@ -9,7 +9,6 @@ import { ProcessedEventsRepository } from './processed-events.repository';
 import { RecordRevocation } from './record-revocation';
 import { SourceAuthGuard, SourceEventsController } from './source-events.controller';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
-import { WebhookDeliveryRetention } from './webhook-delivery-retention';
 
 @Module({
   imports: [RulesModule],
@@ -21,7 +20,6 @@ import { WebhookDeliveryRetention } from './webhook-delivery-retention';
     ProcessedEventsRepository,
     IdempotencyRetention,
     WebhookDeliveriesRepository,
-    WebhookDeliveryRetention,
     IngestSourceEvent,
     SourceAuthGuard,
     {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { deleteReceivedBefore } from '../database/batched-purge';
 import { rows } from '../database/sql';
 import type { EventSource } from './revocation-command';
 
@@ -93,19 +94,12 @@ export class ProcessedEventsRepository {
    * returns how many. Bounded, so that one statement never holds many row locks or runs into the
    * statement timeout however much has piled up; rows another purge holds are skipped.
    */
-  async purgeOlderThan(em: EntityManager, retentionDays: number, limit: number): Promise<number> {
-    const deleted = await rows(
+  purgeOlderThan(em: EntityManager, retentionDays: number, limit: number): Promise<number> {
+    return deleteReceivedBefore(
       em,
-      `DELETE FROM processed_event
-        WHERE (source, event_id) IN (
-          SELECT source, event_id FROM processed_event
-           WHERE received_at < clock_timestamp() - make_interval(days => $1)
-           ORDER BY received_at
-           LIMIT $2
-           FOR UPDATE SKIP LOCKED)
-        RETURNING 1`,
-      [retentionDays, limit],
+      { table: 'processed_event', key: 'source, event_id' },
+      retentionDays,
+      limit,
     );
-    return deleted.length;
   }
 }

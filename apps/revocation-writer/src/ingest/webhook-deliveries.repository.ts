@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { deleteReceivedBefore } from '../database/batched-purge';
 import { rows } from '../database/sql';
 import type { EventSource } from './revocation-command';
 
@@ -52,19 +53,12 @@ export class WebhookDeliveriesRepository {
    * Deletes up to `limit` rows received more than `retentionDays` ago, oldest first, and returns
    * how many; bounded and skipping rows another purge holds, as for the idempotency records.
    */
-  async purgeOlderThan(em: EntityManager, retentionDays: number, limit: number): Promise<number> {
-    const deleted = await rows(
+  purgeOlderThan(em: EntityManager, retentionDays: number, limit: number): Promise<number> {
+    return deleteReceivedBefore(
       em,
-      `DELETE FROM webhook_delivery
-        WHERE (source, webhook_id) IN (
-          SELECT source, webhook_id FROM webhook_delivery
-           WHERE received_at < clock_timestamp() - make_interval(days => $1)
-           ORDER BY received_at
-           LIMIT $2
-           FOR UPDATE SKIP LOCKED)
-        RETURNING 1`,
-      [retentionDays, limit],
+      { table: 'webhook_delivery', key: 'source, webhook_id' },
+      retentionDays,
+      limit,
     );
-    return deleted.length;
   }
 }

@@ -9,8 +9,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { DenyList } from '@rescind/rules';
-import type { FastifyRequest } from 'fastify';
-import { BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
+import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
 import { invalidationEventFor } from '../rules/rule-events';
 import { RulePolicy } from '../rules/rule-policy';
 import { ActiveRulesRepository } from './active-rules.repository';
@@ -49,7 +48,9 @@ export class IntrospectionController {
   @Header('cache-control', 'no-store')
   @UseGuards(BearerAuthGuard)
   @RequirePermission('introspect')
-  async introspect(@Req() request: FastifyRequest): Promise<ActiveIntrospection | typeof INACTIVE> {
+  async introspect(
+    @Req() request: AuthenticatedRequest,
+  ): Promise<ActiveIntrospection | typeof INACTIVE> {
     const parameters = formParameters(request.headers['content-type'], request.body);
     const token = requiredParameter(parameters, 'token');
     // token_type_hint is ignored as at revocation. Opaque tokens are never active: Rescind does
