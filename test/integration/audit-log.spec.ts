@@ -4,9 +4,9 @@ import {
   AuditEntrySchema,
   type AuditPage,
   AuditPageSchema,
-} from '../../apps/revocation-writer/src/revocations/dto/audit.dto';
+} from '../../apps/revocation-writer/src/audit/audit.dto';
 import type { CreatedRevocation } from '../../apps/revocation-writer/src/revocations/dto/revocations.dto';
-import { RulePruner } from '../../apps/revocation-writer/src/rules/rule-pruner';
+import { RulePruner } from '../../apps/revocation-writer/src/write-path/rule-pruner';
 import { call, hoursAgo, type OperatorHarness, startOperatorHarness } from '../support/operator';
 import { postHrEvent } from '../support/writer';
 

@@ -1,7 +1,7 @@
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import type { Role } from '../../apps/revocation-writer/src/auth/permissions';
 import type { ProblemDetails } from '../../apps/revocation-writer/src/http/problem-details';
-import type { AuditPage } from '../../apps/revocation-writer/src/revocations/dto/audit.dto';
+import type { AuditPage } from '../../apps/revocation-writer/src/audit/audit.dto';
 import type {
   CreatedRevocation,
   DryRun,

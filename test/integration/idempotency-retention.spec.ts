@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../../apps/revocation-writer/src/config
 import { PURGE_BATCH } from '../../apps/revocation-writer/src/database/batched-purge';
 import { IdempotencyRetention } from '../../apps/revocation-writer/src/ingest/idempotency-retention';
 import { type WebhookDeliveriesRepository } from '../../apps/revocation-writer/src/ingest/webhook-deliveries.repository';
-import { ProcessedEventsRepository } from '../../apps/revocation-writer/src/ingest/processed-events.repository';
+import { ProcessedEventsRepository } from '../../apps/revocation-writer/src/write-path/processed-events.repository';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
 

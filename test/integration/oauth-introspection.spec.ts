@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
-import { RecordRevocation } from '../../apps/revocation-writer/src/ingest/record-revocation';
+import { RecordRevocation } from '../../apps/revocation-writer/src/write-path/record-revocation';
 import { basicAuth, postForm } from '../support/oauth-requests';
 import { createTestSchema, type TestSchema } from '../support/postgres';
 import { issuersEnv, TestIssuer } from '../support/test-issuer';

@@ -2,7 +2,7 @@ import type {
   CreatedRevocation,
   RulePage,
 } from '../../apps/revocation-writer/src/revocations/dto/revocations.dto';
-import type { AuditPage } from '../../apps/revocation-writer/src/revocations/dto/audit.dto';
+import type { AuditPage } from '../../apps/revocation-writer/src/audit/audit.dto';
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';

@@ -9,7 +9,7 @@ import {
   type RuleResource,
   RuleResourceSchema,
 } from '../../apps/revocation-writer/src/revocations/dto/revocations.dto';
-import { RulePruner } from '../../apps/revocation-writer/src/rules/rule-pruner';
+import { RulePruner } from '../../apps/revocation-writer/src/write-path/rule-pruner';
 import {
   call,
   hoursAgo,

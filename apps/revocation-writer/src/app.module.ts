@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitGuard, rateLimitOptions } from './http/rate-limit';
 import { requestLogFields, responseLogFields } from './http/request-log';
+import { AuditModule } from './audit/audit.module';
 import { IngestModule } from './ingest/ingest.module';
 import { OAuthModule } from './oauth/oauth.module';
 import { RevocationsModule } from './revocations/revocations.module';
@@ -55,6 +56,7 @@ export class AppModule {
         MetricsModule,
         IngestModule,
         RevocationsModule,
+        AuditModule,
         OAuthModule,
         SsfModule,
         SnapshotModule,

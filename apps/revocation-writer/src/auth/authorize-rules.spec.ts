@@ -1,6 +1,6 @@
 import { ForbiddenError } from '../errors';
-import type { RuleSpec } from '../rules/rule';
-import { RulePolicy } from '../rules/rule-policy';
+import type { RuleSpec } from '../write-path/stored-rule';
+import { RulePolicy } from '../write-path/rule-policy';
 import { authorizeOperatorRules, scopeToPrincipal } from './authorize-rules';
 import { type Principal, type Role, ROLES } from './permissions';
 

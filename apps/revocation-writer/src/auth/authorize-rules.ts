@@ -1,6 +1,6 @@
 import { ConfirmationRequiredError, ForbiddenError } from '../errors';
-import type { RuleSpec } from '../rules/rule';
-import type { RulePolicy } from '../rules/rule-policy';
+import type { RuleSpec } from '../write-path/stored-rule';
+import type { RulePolicy } from '../write-path/rule-policy';
 import {
   hasPermission,
   mayRevoke,

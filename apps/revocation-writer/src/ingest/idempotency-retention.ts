@@ -8,7 +8,7 @@ import {
 import { DataSource } from 'typeorm';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import { BatchedPurge } from '../database/batched-purge';
-import { ProcessedEventsRepository } from './processed-events.repository';
+import { ProcessedEventsRepository } from '../write-path/processed-events.repository';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 
 /**

@@ -3,11 +3,14 @@ import { type EventSourceName, SOURCE_EVENT_SCHEMAS, type SourceEventV1 } from '
 import type { Principal } from '../auth/permissions';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import { parseBody } from '../http/validation';
-import { RulePolicy } from '../rules/rule-policy';
+import { RulePolicy } from '../write-path/rule-policy';
 import { eventSha256 } from './canonical-json';
-import type { EventClaim } from './processed-events.repository';
-import { RecordRevocation } from './record-revocation';
-import type { IdentifiedRevocationCommand, RevocationResult } from './revocation-command';
+import type { EventClaim } from '../write-path/processed-events.repository';
+import { RecordRevocation } from '../write-path/record-revocation';
+import type {
+  IdentifiedRevocationCommand,
+  RevocationResult,
+} from '../write-path/revocation-command';
 import { mapSourceEvent, redactSourceEvent } from './source-event.mapper';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDeliveryGuard } from './webhook-delivery-guard';

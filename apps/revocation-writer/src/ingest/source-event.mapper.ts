@@ -7,8 +7,8 @@ import {
   tokenHash,
 } from '@rescind/contracts';
 import { RescindError } from '../errors';
-import type { RuleOrigin, RuleSpec } from '../rules/rule';
-import type { RulePolicy } from '../rules/rule-policy';
+import type { RuleOrigin, RuleSpec } from '../write-path/stored-rule';
+import type { RulePolicy } from '../write-path/rule-policy';
 
 /** What one source event asks for: rules (possibly none) and the reason for the audit log. */
 export interface MappedEvent {

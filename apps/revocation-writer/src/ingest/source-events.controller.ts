@@ -20,7 +20,7 @@ import { ForbiddenError, NotFoundError } from '../errors';
 import { traceContextOf } from '../http/trace-context';
 import { requireJson } from '../http/validation';
 import { IngestSourceEvent } from './ingest-source-event';
-import type { RevocationResult } from './revocation-command';
+import type { RevocationResult } from '../write-path/revocation-command';
 import { verifyWebhook, WebhookVerificationError } from './webhook-signature';
 
 const SOURCES: readonly EventSourceName[] = ['hr', 'idp', 'siem'];

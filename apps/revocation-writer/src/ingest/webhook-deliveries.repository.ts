@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { deleteReceivedBefore } from '../database/batched-purge';
 import { rows } from '../database/sql';
-import type { EventSource } from './revocation-command';
+import type { EventSource } from '../write-path/revocation-command';
 
 /** A signed delivery: the source's Standard Webhooks `webhook-id` and what it carried. */
 export interface WebhookDelivery {

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { RescindError } from '../errors';
-import type { TransactionalClaim } from './processed-events.repository';
+import type { TransactionalClaim } from '../write-path/processed-events.repository';
 import type { WebhookDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 
 /**

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rows } from '../database/sql';
-import type { StoredRule } from '../rules/rule';
-import { RULE_COLUMNS, type RuleRow, toRule } from '../rules/rules.repository';
+import type { StoredRule } from '../write-path/stored-rule';
+import { RULE_COLUMNS, type RuleRow, toRule } from '../write-path/rules.repository';
 
 /** Reads the active rules introspection checks a token against. */
 @Injectable()

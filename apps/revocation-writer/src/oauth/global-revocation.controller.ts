@@ -4,8 +4,8 @@ import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '.
 import { traceContextOf } from '../http/trace-context';
 import { requireJson } from '../http/validation';
 import { eventSha256 } from '../ingest/canonical-json';
-import { RecordRevocation } from '../ingest/record-revocation';
-import { RulePolicy } from '../rules/rule-policy';
+import { RecordRevocation } from '../write-path/record-revocation';
+import { RulePolicy } from '../write-path/rule-policy';
 import { idempotencyKey, parseGlobalRevocationRequest, ruleForSubject } from './global-revocation';
 
 /**

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/config';
-import { RulePolicy } from '../rules/rule-policy';
+import { RulePolicy } from '../write-path/rule-policy';
 import {
   GlobalRevocationRequestError,
   idempotencyKey,

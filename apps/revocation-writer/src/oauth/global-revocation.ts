@@ -1,8 +1,8 @@
 import { publishingProblems, storableText } from '@rescind/contracts';
 import { z } from 'zod';
 import { RescindError } from '../errors';
-import type { RuleOrigin, RuleSpec } from '../rules/rule';
-import type { RulePolicy } from '../rules/rule-policy';
+import type { RuleOrigin, RuleSpec } from '../write-path/stored-rule';
+import type { RulePolicy } from '../write-path/rule-policy';
 
 /** draft-parecki-oauth-global-token-revocation §3.4.2: a malformed or unsupported request is 400. */
 export class GlobalRevocationRequestError extends RescindError {

@@ -10,8 +10,8 @@ import {
 } from '@nestjs/common';
 import { DenyList } from '@rescind/rules';
 import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
-import { invalidationEventFor } from '../rules/rule-events';
-import { RulePolicy } from '../rules/rule-policy';
+import { invalidationEventFor } from '../write-path/rule-events';
+import { RulePolicy } from '../write-path/rule-policy';
 import { ActiveRulesRepository } from './active-rules.repository';
 import { formParameters, requiredParameter } from './form-parameters';
 import {

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
-import { IngestModule } from '../ingest/ingest.module';
-import { RulesModule } from '../rules/rules.module';
+import { WritePathModule } from '../write-path/write-path.module';
 import { ActiveRulesRepository } from './active-rules.repository';
 import { GlobalRevocationController } from './global-revocation.controller';
 import { IntrospectionController } from './introspection.controller';
@@ -12,7 +11,7 @@ import { TokenVerifier } from './token-verifier';
 
 /** RFC 7009 revocation, RFC 7662 introspection, OAuth global token revocation. */
 @Module({
-  imports: [IngestModule, RulesModule],
+  imports: [WritePathModule],
   controllers: [
     RevocationController,
     IntrospectionController,

@@ -1,8 +1,8 @@
 import { publishingProblems } from '@rescind/contracts';
 import type { JWTPayload } from 'jose';
-import type { RuleSpecUnlessInForce } from '../ingest/revocation-command';
-import type { RuleSpec } from '../rules/rule';
-import type { RulePolicy } from '../rules/rule-policy';
+import type { RuleSpecUnlessInForce } from '../write-path/revocation-command';
+import type { RuleSpec } from '../write-path/stored-rule';
+import type { RulePolicy } from '../write-path/rule-policy';
 
 /** What one RFC 7009 revocation takes down. */
 export type RevocationScope = 'session' | 'token' | 'token hash';

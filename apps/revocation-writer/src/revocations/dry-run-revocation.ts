@@ -3,9 +3,9 @@ import { ruleKey } from '@rescind/contracts';
 import { authorizeRules, scopeToPrincipal } from '../auth/authorize-rules';
 import type { Principal } from '../auth/permissions';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
-import { assertPublishable } from '../rules/publishable-rules';
-import type { RuleSpec } from '../rules/rule';
-import { RulePolicy } from '../rules/rule-policy';
+import { assertPublishable } from '../write-path/publishable-rules';
+import type { RuleSpec } from '../write-path/stored-rule';
+import { RulePolicy } from '../write-path/rule-policy';
 import { type PlannedRule, planRevocation } from './operator-rules';
 import { RuleQueries } from './rule-queries.repository';
 

@@ -1,17 +1,5 @@
 import { RescindError } from '../errors';
 
-/** Reinstating a rule that no longer revokes anything (already reinstated, or expired). */
-export class RuleNotActiveError extends RescindError {
-  constructor(id: string, status: string) {
-    super(
-      'rule_not_active',
-      `rule ${id} is ${status}, not active; there is nothing to reinstate`,
-      409,
-      false,
-    );
-  }
-}
-
 /**
  * A query parameter does not satisfy its schema. 400, not 422: the problem is the request
  * line, not a body the server understood.

@@ -1,6 +1,6 @@
 import { type EventSourceName, SOURCE_EVENT_SCHEMAS } from '@rescind/contracts';
 import { z } from 'zod';
-import { AuditEntrySchema, AuditPageSchema, AuditQuerySchema } from './dto/audit.dto';
+import { AuditEntrySchema, AuditPageSchema, AuditQuerySchema } from '../audit/audit.dto';
 import { ProblemSchema } from './dto/common.dto';
 import {
   CreatedRevocationSchema,

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
-import { RulePolicy } from '../rules/rule-policy';
+import { RulePolicy } from '../write-path/rule-policy';
 import { buildOpenApiDocument } from './openapi-document';
 
 /** `GET /openapi.json`, without authentication: the API description is not a secret. */

@@ -1,53 +1,5 @@
-import { InvalidEventError } from '../errors';
-import type { StoredRule } from '../rules/rule';
-import { RulePolicy } from '../rules/rule-policy';
-import { CLOCK_SKEW_MS, planRevocation, reinstatement, toRuleSpecs } from './operator-rules';
-
-const DAY = 86_400_000;
-const NOW = Date.parse('2026-11-22T12:00:00Z');
-const policy = new RulePolicy({
-  rules: {
-    maxTokenLifetimeMs: DAY,
-    customClaims: ['device_id'],
-    broadClaims: ['iss', 'kid'],
-    bulkConfirmThreshold: 100,
-    pruneIntervalMs: 60_000,
-  },
-  issuers: [],
-});
-
-function stored(overrides: Partial<StoredRule> = {}): StoredRule {
-  return {
-    id: '6f1c1f7e-3f55-4c1e-9d7a-2b1f0f6f9c11',
-    key: 'sub::alice',
-    claim: 'sub',
-    value: 'alice',
-    iss: null,
-    revokedBefore: NOW - DAY,
-    expiresAt: NOW,
-    seq: 7,
-    status: 'active',
-    source: 'operator',
-    sourceEventId: null,
-    reason: 'r',
-    createdAt: NOW - DAY,
-    updatedAt: NOW - DAY,
-    removedAt: null,
-    ...overrides,
-  };
-}
-
-function pointersOf(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InvalidEventError) {
-      return error.errors.map((e) => e.pointer);
-    }
-    throw error;
-  }
-  throw new Error('expected an InvalidEventError');
-}
+import { DAY, NOW, pointersOf, policy, stored } from '../../../../test/support/rule-fixtures';
+import { CLOCK_SKEW_MS, planRevocation, toRuleSpecs } from './operator-rules';
 
 describe(toRuleSpecs.name, () => {
   const specs = (rules: Parameters<typeof toRuleSpecs>[0]) =>
@@ -178,37 +130,5 @@ describe(planRevocation.name, () => {
       ['unchanged', NOW],
       ['raise', NOW + 1],
     ]);
-  });
-});
-
-describe(reinstatement.name, () => {
-  const options = { policy, nowMs: NOW };
-
-  it('removes the rule keeping its values (consumers remember the removal until expiresAt)', () => {
-    expect(reinstatement(stored(), undefined, options)).toEqual({
-      action: 'rule.reinstated',
-      status: 'reinstated',
-      revokedBefore: NOW - DAY,
-      expiresAt: NOW,
-    });
-  });
-
-  it('lowers to an earlier instant and recomputes expiresAt from it', () => {
-    expect(reinstatement(stored(), NOW - 2 * DAY, options)).toEqual({
-      action: 'rule.lowered',
-      status: 'active',
-      revokedBefore: NOW - 2 * DAY,
-      expiresAt: NOW - DAY,
-    });
-    expect(reinstatement(stored({ revokedBefore: null }), NOW - DAY, options)).toMatchObject({
-      revokedBefore: NOW - DAY,
-    });
-  });
-
-  it('refuses an instant that is not lower than the current one', () => {
-    expect(pointersOf(() => reinstatement(stored(), NOW - DAY, options))).toEqual([
-      '/revokedBefore',
-    ]);
-    expect(pointersOf(() => reinstatement(stored(), NOW, options))).toEqual(['/revokedBefore']);
   });
 });

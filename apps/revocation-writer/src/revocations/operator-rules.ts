@@ -1,7 +1,7 @@
 import { ruleKey } from '@rescind/contracts';
 import { type FieldProblem, InvalidEventError } from '../errors';
-import { raisedRule, type RuleSpec, type StoredRule } from '../rules/rule';
-import type { RulePolicy } from '../rules/rule-policy';
+import { raisedRule, type RuleSpec, type StoredRule } from '../write-path/stored-rule';
+import type { RulePolicy } from '../write-path/rule-policy';
 import type { RuleRequest } from './dto/revocations.dto';
 
 /**
@@ -154,50 +154,4 @@ export function planRevocation(
       current: stored.get(key) ?? null,
     };
   });
-}
-
-/**
- * The version a reinstatement writes: without `revokedBefore` the rule is removed; with one, the
- * rule is lowered to it, which must be strictly lower than the current value (or the current is
- * null, every token), and its expiry follows the new value.
- */
-export function reinstatement(
-  rule: StoredRule,
-  lowerTo: number | undefined,
-  options: { policy: RulePolicy; nowMs: number },
-):
-  | {
-      action: 'rule.reinstated';
-      revokedBefore: number | null;
-      expiresAt: number | null;
-      status: 'reinstated';
-    }
-  | { action: 'rule.lowered'; revokedBefore: number; expiresAt: number | null; status: 'active' } {
-  if (lowerTo === undefined) {
-    // The removal keeps the rule's values: its expiresAt tells consumers how long to remember
-    // the removal so that a stale, older `rule.set` for the key stays ignored.
-    return {
-      action: 'rule.reinstated',
-      revokedBefore: rule.revokedBefore,
-      expiresAt: rule.expiresAt,
-      status: 'reinstated',
-    };
-  }
-  if (rule.revokedBefore !== null && lowerTo >= rule.revokedBefore) {
-    throw new InvalidEventError([
-      {
-        pointer: '/revokedBefore',
-        detail: `must be before the rule's current revokedBefore (${new Date(rule.revokedBefore).toISOString()}); raising is a new revocation`,
-      },
-    ]);
-  }
-  return {
-    action: 'rule.lowered',
-    revokedBefore: lowerTo,
-    expiresAt: options.policy.expiresAt(
-      { claim: rule.claim, iss: rule.iss, revokedBefore: lowerTo },
-      options.nowMs,
-    ),
-    status: 'active',
-  };
 }

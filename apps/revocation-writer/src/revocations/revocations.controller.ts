@@ -20,8 +20,8 @@ import { InvalidEventError, NotFoundError } from '../errors';
 import { traceContextOf } from '../http/trace-context';
 import { parseBody, requireJson } from '../http/validation';
 import { eventSha256 } from '../ingest/canonical-json';
-import { RecordRevocation } from '../ingest/record-revocation';
-import { RulePolicy } from '../rules/rule-policy';
+import { RecordRevocation } from '../write-path/record-revocation';
+import { RulePolicy } from '../write-path/rule-policy';
 import { decodeCursor, encodeCursor } from './cursor';
 import { DryRunRevocation } from './dry-run-revocation';
 import {
@@ -38,7 +38,7 @@ import {
 import { InvalidHeaderError } from './errors';
 import { parseQuery } from './http-query';
 import { pastInstant, toRuleSpecs } from './operator-rules';
-import { ReinstateRule } from './reinstate-rule';
+import { ReinstateRule } from '../write-path/reinstate-rule';
 import { RuleQueries } from './rule-queries.repository';
 import { rfc3339OrNull, toRuleResource } from './rule-resource';
 

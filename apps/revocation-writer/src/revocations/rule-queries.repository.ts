@@ -2,13 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { ReadScope } from '../auth/permissions';
 import { rows } from '../database/sql';
-import type { StoredRule } from '../rules/rule';
-import { RULE_COLUMNS, type RuleRow, toRule } from '../rules/rules.repository';
+import { Conditions } from '../database/sql-conditions';
+import { UUID_TEXT } from '../database/uuid';
+import type { StoredRule } from '../write-path/stored-rule';
+import { RULE_COLUMNS, type RuleRow, toRule } from '../write-path/rules.repository';
 import type { ListRulesQuery } from './dto/revocations.dto';
-import { Conditions } from './storage';
-
-/** Anything PostgreSQL would accept as a uuid; other text is no id of ours (404, not 500). */
-export const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * What the operator API reads about rules. Read-only: every change goes through a use case

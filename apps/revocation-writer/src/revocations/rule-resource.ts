@@ -1,4 +1,4 @@
-import type { StoredRule } from '../rules/rule';
+import type { StoredRule } from '../write-path/stored-rule';
 import type { RuleResource } from './dto/revocations.dto';
 
 /** Epoch milliseconds as RFC 3339 (UTC, millisecond precision), the way the API shows instants. */

@@ -6,9 +6,9 @@ import { DataSource } from 'typeorm';
 import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
 import { type ReadScope, readScopeOf } from '../auth/permissions';
 import { rows } from '../database/sql';
-import { Conditions } from '../revocations/storage';
-import { invalidationEventFor } from '../rules/rule-events';
-import { RULE_COLUMNS, type RuleRow, toRule } from '../rules/rules.repository';
+import { Conditions } from '../database/sql-conditions';
+import { invalidationEventFor } from '../write-path/rule-events';
+import { RULE_COLUMNS, type RuleRow, toRule } from '../write-path/rules.repository';
 
 const PAGE = 1000;
 

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
 import { IdempotencyConflictError, isDatabaseUnavailable, RescindError } from '../errors';
 import { eventSha256 } from '../ingest/canonical-json';
-import { RecordRevocation } from '../ingest/record-revocation';
-import { RulePolicy } from '../rules/rule-policy';
+import { RecordRevocation } from '../write-path/record-revocation';
+import { RulePolicy } from '../write-path/rule-policy';
 import { mapSecurityEvents } from './set-event.mapper';
 import { SetRejectedError, SetVerifier, type VerifiedSet } from './set-verifier';
 

@@ -1,6 +1,6 @@
 import { RescindError } from '../errors';
-import type { RuleOrigin, RuleSpec } from '../rules/rule';
-import type { RulePolicy } from '../rules/rule-policy';
+import type { RuleOrigin, RuleSpec } from '../write-path/stored-rule';
+import type { RulePolicy } from '../write-path/rule-policy';
 
 const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
 const RISC = 'https://schemas.openid.net/secevent/risc/event-type/';

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { IngestModule } from '../ingest/ingest.module';
-import { RulesModule } from '../rules/rules.module';
+import { WritePathModule } from '../write-path/write-path.module';
 import { ReceiveSet } from './receive-set';
 import { SsfController } from './ssf.controller';
 import { SsfPoller } from './ssf-poller';
@@ -10,7 +9,7 @@ import { SsfPoller } from './ssf-poller';
  * for (RFC 8936) take the same path, ReceiveSet.
  */
 @Module({
-  imports: [IngestModule, RulesModule],
+  imports: [WritePathModule],
   controllers: [SsfController],
   providers: [ReceiveSet, SsfPoller],
 })

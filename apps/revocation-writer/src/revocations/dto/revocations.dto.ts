@@ -1,6 +1,6 @@
 import { MAX_RULE_KEY_LENGTH, RuleClaimSchema, storableText } from '@rescind/contracts';
 import { z } from 'zod';
-import type { RuleStatus } from '../../rules/rule';
+import type { RuleStatus } from '../../write-path/stored-rule';
 import { CursorSchema, InstantSchema, LimitSchema } from './common.dto';
 
 /** One rule as an operator asks for it. */

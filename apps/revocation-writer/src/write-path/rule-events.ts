@@ -1,6 +1,6 @@
 import { type InvalidationEventV1, InvalidationEventV1Schema, ruleKey } from '@rescind/contracts';
 import { UnpublishableRuleError } from '../errors';
-import type { StoredRule } from './rule';
+import type { StoredRule } from './stored-rule';
 
 /** The invalidation event that tells enforcement points about this version of a rule. */
 export function invalidationEventFor(rule: StoredRule, committedAt: number): InvalidationEventV1 {

@@ -1,6 +1,6 @@
 import { laterRevokedBefore } from '@rescind/rules';
 import type { Principal } from '../auth/permissions';
-import type { RuleSpec, StoredRule } from '../rules/rule';
+import type { RuleSpec, StoredRule } from './stored-rule';
 
 /** Where a revocation came from; part of the idempotency key. */
 export type EventSource = 'hr' | 'idp' | 'siem' | 'ssf' | 'operator' | 'oauth' | 'global';

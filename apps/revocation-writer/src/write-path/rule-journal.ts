@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { type AuditAction, AuditRepository } from '../audit/audit.repository';
+import { type AuditAction, AuditRepository } from './audit.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { publishableEventFor } from './rule-events';
 import type { RuleChange } from './rules.repository';

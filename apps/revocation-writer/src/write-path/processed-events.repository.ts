@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { deleteReceivedBefore } from '../database/batched-purge';
 import { rows } from '../database/sql';
+import { IdempotencyConflictError } from '../errors';
 import type { EventSource } from './revocation-command';
 
 /**
@@ -40,16 +41,47 @@ export interface PriorEvent {
   result: unknown;
 }
 
+/** What {@link ProcessedEventsRepository.once} answers: this run's result, or the first one's. */
+export interface OnceResult<T> {
+  result: T;
+  /** The key was claimed before: nothing ran, `result` is the earlier answer. */
+  duplicate: boolean;
+}
+
 /** Idempotency records: one per (source, event id), with the answer the event got. */
 @Injectable()
 export class ProcessedEventsRepository {
+  /**
+   * The idempotency sequence, once for every use case: claim the key in this transaction; if it
+   * was claimed before, the same fingerprint gets the earlier answer and another one is a 409
+   * (`IdempotencyConflictError`); a new key runs `work` and records its answer with the claim, so
+   * that a crash keeps both or neither. `work` runs in the same transaction, after the claim, so
+   * a concurrent retry of the same key waits for the first commit and then gets its answer.
+   */
+  async once<T>(
+    em: EntityManager,
+    event: EventClaim,
+    work: () => Promise<T>,
+  ): Promise<OnceResult<T>> {
+    const prior = await this.claim(em, event);
+    if (prior) {
+      if (prior.bodySha256 !== event.bodySha256) {
+        throw new IdempotencyConflictError(event.source, event.eventId);
+      }
+      return { result: prior.result as T, duplicate: true };
+    }
+    const result = await work();
+    await this.recordResult(em, event, result);
+    return { result, duplicate: false };
+  }
+
   /**
    * Claims (source, eventId) for this transaction, after the event's own `claims`. Returns
    * `undefined` when the event is new, or the earlier record when it was processed before. A
    * concurrent claim of the same id waits for the first transaction and then sees its committed
    * record.
    */
-  async claim(em: EntityManager, event: EventClaim): Promise<PriorEvent | undefined> {
+  private async claim(em: EntityManager, event: EventClaim): Promise<PriorEvent | undefined> {
     for (const claim of event.claims ?? []) {
       await claim.claim(em);
     }
@@ -77,7 +109,7 @@ export class ProcessedEventsRepository {
     }
   }
 
-  async recordResult(
+  private async recordResult(
     em: EntityManager,
     event: { source: IdempotencyScope; eventId: string },
     result: unknown,

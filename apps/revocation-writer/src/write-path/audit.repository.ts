@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { StoredRule } from '../rules/rule';
+import type { StoredRule } from './stored-rule';
 
 export type AuditAction = 'rule.set' | 'rule.lowered' | 'rule.reinstated' | 'rule.expired';
 

@@ -1,19 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { mayRead, type Principal, readScopeOf } from '../auth/permissions';
-import { IdempotencyConflictError, NotFoundError } from '../errors';
+import { NotFoundError } from '../errors';
 import {
+  type EventClaim,
   type IdempotencyScope,
   ProcessedEventsRepository,
-} from '../ingest/processed-events.repository';
-import type { StoredRule } from '../rules/rule';
-import { RuleJournal } from '../rules/rule-journal';
-import { RulePolicy } from '../rules/rule-policy';
-import { RulesRepository } from '../rules/rules.repository';
+} from './processed-events.repository';
+import type { StoredRule } from './stored-rule';
+import { RuleJournal } from './rule-journal';
+import { RulePolicy } from './rule-policy';
+import { RulesRepository } from './rules.repository';
+import { UUID_TEXT } from '../database/uuid';
 import { activeTraceHeaders, traced } from '../telemetry/traced';
-import { RuleNotActiveError } from './errors';
-import { reinstatement } from './operator-rules';
-import { UUID_TEXT } from './rule-queries.repository';
+import { reinstatement } from './reinstatement';
 
 /**
  * Namespace of reinstatements' idempotency keys: apart from the creates' (`operator`), so that
@@ -93,24 +93,16 @@ export class ReinstateRule {
       }
       // Claimed before the rule is locked, like a create: a concurrent retry waits here for the
       // first request's commit, then gets its answer instead of `rule not active`.
-      const record: { source: IdempotencyScope; eventId: string } = {
+      const claim: EventClaim = {
         source: REINSTATE_SCOPE,
         eventId: idempotency.key,
-      };
-      const prior = await this.processedEvents.claim(em, {
-        ...record,
         bodySha256: idempotency.requestSha256,
         receivedAt: command.receivedAt,
-      });
-      if (prior) {
-        if (prior.bodySha256 !== idempotency.requestSha256) {
-          throw new IdempotencyConflictError(REINSTATE_SCOPE, idempotency.key);
-        }
-        return { rule: prior.result as StoredRule, duplicate: true };
-      }
-      const rule = await this.reinstate(em, command, traceHeaders);
-      await this.processedEvents.recordResult(em, record, rule);
-      return { rule, duplicate: false };
+      };
+      const { result, duplicate } = await this.processedEvents.once(em, claim, () =>
+        this.reinstate(em, command, traceHeaders),
+      );
+      return { rule: result, duplicate };
     });
   }
 
@@ -126,9 +118,6 @@ export class ReinstateRule {
     const before = await this.rules.lock(em, 'id', command.id);
     if (!before || !mayRead(readScopeOf(command.principal), before)) {
       throw new NotFoundError(`no rule with id ${command.id}`);
-    }
-    if (before.status !== 'active') {
-      throw new RuleNotActiveError(before.id, before.status);
     }
     const next = reinstatement(before, command.lowerTo, {
       policy: this.policy,

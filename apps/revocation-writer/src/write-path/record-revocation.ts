@@ -3,13 +3,13 @@ import { ruleKey } from '@rescind/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { authorizeRules, scopeToPrincipal } from '../auth/authorize-rules';
 import { WRITER_CONFIG, type WriterConfig } from '../config/config';
-import { databaseError, IdempotencyConflictError, RescindError } from '../errors';
+import { databaseError, RescindError } from '../errors';
 import { WriterMetrics } from '../metrics/writer-metrics';
-import { assertPublishable } from '../rules/publishable-rules';
-import type { RuleSpec } from '../rules/rule';
-import { RuleJournal } from '../rules/rule-journal';
-import { RulePolicy } from '../rules/rule-policy';
-import { RulesRepository } from '../rules/rules.repository';
+import { assertPublishable } from './publishable-rules';
+import type { RuleSpec } from './stored-rule';
+import { RuleJournal } from './rule-journal';
+import { RulePolicy } from './rule-policy';
+import { RulesRepository } from './rules.repository';
 import { activeTraceHeaders, traced } from '../telemetry/traced';
 import { ProcessedEventsRepository } from './processed-events.repository';
 import {
@@ -96,20 +96,14 @@ export class RecordRevocation {
     command: IdentifiedRevocationCommand,
     traceHeaders: Record<string, string>,
   ): Promise<RevocationResult> {
-    const prior = await this.processedEvents.claim(em, command);
-    if (prior) {
-      if (prior.bodySha256 !== command.bodySha256) {
-        throw new IdempotencyConflictError(command.source, command.eventId);
+    const { result, duplicate } = await this.processedEvents.once(em, command, async () => {
+      const written: RevocationResult['rules'] = [];
+      for (const spec of command.rules) {
+        written.push(await this.writeRule(em, command, spec, traceHeaders));
       }
-      return { ...(prior.result as RevocationResult), duplicate: true };
-    }
-    const written: RevocationResult['rules'] = [];
-    for (const spec of command.rules) {
-      written.push(await this.raise(em, command, spec, traceHeaders));
-    }
-    const result = resultOf(written, false);
-    await this.processedEvents.recordResult(em, command, result);
-    return result;
+      return resultOf(written, false);
+    });
+    return duplicate ? { ...result, duplicate: true } : result;
   }
 
   /**
@@ -129,14 +123,14 @@ export class RecordRevocation {
         rules.push({ revocationId: stored.id, key: stored.key, seq: stored.seq });
         continue;
       }
-      rules.push(await this.raise(em, command, spec, traceHeaders));
+      rules.push(await this.writeRule(em, command, spec, traceHeaders));
       wroteAny = true;
     }
     return resultOf(rules, !wroteAny);
   }
 
   /** One new version of the rule, with its audit record and outbox message. */
-  private async raise(
+  private async writeRule(
     em: EntityManager,
     command: RevocationCommand,
     spec: RuleSpec,

@@ -4,10 +4,10 @@ import { Readable } from 'node:stream';
 import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
 import { type ReadScope, readScopeOf } from '../auth/permissions';
 import { type AuditFilters, AuditLogQueries, type AuditRecord } from './audit-log.repository';
-import { decodeCursor, encodeCursor } from './cursor';
-import { type AuditEntry, type AuditPage, AuditQuerySchema } from './dto/audit.dto';
-import { parseQuery } from './http-query';
-import { rfc3339, toRuleResource } from './rule-resource';
+import { decodeCursor, encodeCursor } from '../revocations/cursor';
+import { type AuditEntry, type AuditPage, AuditQuerySchema } from './audit.dto';
+import { parseQuery } from '../revocations/http-query';
+import { rfc3339, toRuleResource } from '../revocations/rule-resource';
 
 export const NDJSON = 'application/x-ndjson';
 /** Records per query of an export: bounds the writer's memory whatever the size of the log. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ruleKey } from '@rescind/contracts';
 import type { EntityManager } from 'typeorm';
 import { rows } from '../database/sql';
-import { raisedRule, type RuleSpec, type RuleStatus, type StoredRule } from './rule';
+import { raisedRule, type RuleSpec, type RuleStatus, type StoredRule } from './stored-rule';
 
 export interface RuleRow {
   id: string;

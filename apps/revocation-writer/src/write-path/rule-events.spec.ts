@@ -1,7 +1,7 @@
 import { ruleKey } from '@rescind/contracts';
 import { randomUUID } from 'node:crypto';
 import { UnpublishableRuleError } from '../errors';
-import type { StoredRule } from './rule';
+import type { StoredRule } from './stored-rule';
 import { invalidationEventFor, publishableEventFor } from './rule-events';
 
 const NOW = 1_700_000_000_000;

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AuditAction } from '../audit/audit.repository';
+import type { AuditAction } from '../write-path/audit.repository';
 import type { ReadScope } from '../auth/permissions';
 import { rows } from '../database/sql';
-import type { StoredRule } from '../rules/rule';
-import type { AuditQuery } from './dto/audit.dto';
-import { Conditions } from './storage';
+import type { StoredRule } from '../write-path/stored-rule';
+import type { AuditQuery } from './audit.dto';
+import { Conditions } from '../database/sql-conditions';
 
 export interface AuditRecord {
   id: number;

@@ -3,7 +3,7 @@ import { InvalidEventError } from '../errors';
 import { mapHrEvent } from '../ingest/source-event.mapper';
 import { mapSecurityEvents } from '../ssf/set-event.mapper';
 import { assertPublishable } from './publishable-rules';
-import type { RuleSpec } from './rule';
+import type { RuleSpec } from './stored-rule';
 import { RulePolicy } from './rule-policy';
 
 const NOW = 1_700_000_000_000;

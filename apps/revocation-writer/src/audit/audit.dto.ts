@@ -1,8 +1,8 @@
 import { MAX_RULE_KEY_LENGTH, storableText } from '@rescind/contracts';
 import { z } from 'zod';
-import type { AuditAction } from '../../audit/audit.repository';
-import { CursorSchema, InstantSchema, LimitSchema } from './common.dto';
-import { RuleResourceSchema } from './revocations.dto';
+import type { AuditAction } from '../write-path/audit.repository';
+import { CursorSchema, InstantSchema, LimitSchema } from '../revocations/dto/common.dto';
+import { RuleResourceSchema } from '../revocations/dto/revocations.dto';
 
 // A record, so that the compiler fails here when the audit repository learns a new action.
 const ACTIONS: Record<AuditAction, true> = {

@@ -1,6 +1,6 @@
 import { publishingProblems, type RuleProblem } from '@rescind/contracts';
 import { type FieldProblem, InvalidEventError } from '../errors';
-import type { RuleSpec } from './rule';
+import type { RuleSpec } from './stored-rule';
 
 /**
  * Refuses, before anything is written, rules that enforcement points could not apply: each must

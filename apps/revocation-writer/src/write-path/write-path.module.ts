@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { OutboxModule } from '../outbox/outbox.module';
+import { AuditRepository } from './audit.repository';
+import { ProcessedEventsRepository } from './processed-events.repository';
+import { RecordRevocation } from './record-revocation';
+import { ReinstateRule } from './reinstate-rule';
+import { RuleJournal } from './rule-journal';
+import { RulePolicy } from './rule-policy';
+import { RulePruner } from './rule-pruner';
+import { RulesRepository } from './rules.repository';
+
+/**
+ * The write path: every change of a rule, whatever transport asked for it. `RecordRevocation`
+ * raises rules (webhooks, Kafka, SSF, RFC 7009, global revocation, operator API),
+ * `ReinstateRule` lowers or removes one (operator API), `RulePruner` expires them. Each change is
+ * one transaction under the rule's row lock: the new version (new `seq`), its audit record and its
+ * outbox message (`RuleJournal`). Transports hold no SQL of rules; they map their input to a
+ * `RevocationCommand` and answer what the use case returns.
+ */
+@Module({
+  imports: [OutboxModule],
+  providers: [
+    RecordRevocation,
+    ReinstateRule,
+    RulesRepository,
+    ProcessedEventsRepository,
+    AuditRepository,
+    RuleJournal,
+    RulePruner,
+    {
+      provide: RulePolicy,
+      inject: [WRITER_CONFIG],
+      useFactory: (c: WriterConfig) => new RulePolicy(c),
+    },
+  ],
+  exports: [RecordRevocation, ReinstateRule, RulePolicy, ProcessedEventsRepository],
+})
+export class WritePathModule {}
