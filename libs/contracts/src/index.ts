@@ -10,3 +10,4 @@ export * from './rule-key';
 export * from './publishable-rule';
 export * from './topics';
 export * from './token-hash';
+export * from './backoff';
