@@ -14,7 +14,7 @@ import { AuditModule } from './audit/audit.module';
 import { IngestModule } from './ingest/ingest.module';
 import { OAuthModule } from './oauth/oauth.module';
 import { RevocationsModule } from './revocations/revocations.module';
-import { SnapshotModule } from './snapshot/snapshot.controller';
+import { SnapshotModule } from './snapshot/snapshot.module';
 import { SsfModule } from './ssf/ssf.module';
 
 /** Hands the validated configuration to every module. */

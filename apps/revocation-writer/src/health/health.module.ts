@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { OutboxModule } from '../outbox/outbox.module';
-import { HealthController, KafkaHealthIndicator } from './health.controller';
+import { HealthController } from './health.controller';
+import { KafkaHealthIndicator } from './kafka.health';
 
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', logger: false }), OutboxModule],

@@ -5,7 +5,8 @@ import { IdempotencyRetention } from './idempotency-retention';
 import { IngestSourceEvent } from './ingest-source-event';
 import { KafkaIngestConsumer } from './kafka-ingest.consumer';
 import { KafkaIngestServer, kafkaIngestOptions } from './kafka-ingest.server';
-import { SourceAuthGuard, SourceEventsController } from './source-events.controller';
+import { SourceAuthGuard } from './source-auth.guard';
+import { SourceEventsController } from './source-events.controller';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 
 /** HR, IdP and SIEM events in: signed webhooks and the Kafka input topics, mapped to commands. */

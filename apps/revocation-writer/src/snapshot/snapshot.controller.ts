@@ -1,14 +1,11 @@
-import { Controller, Get, Module, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Req, Res, UseGuards } from '@nestjs/common';
 import type { SnapshotEndV1, SnapshotHeaderV1 } from '@rescind/contracts';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import { DataSource } from 'typeorm';
 import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
 import { type ReadScope, readScopeOf } from '../auth/permissions';
-import { rows } from '../database/sql';
-import { Conditions } from '../database/sql-conditions';
 import { invalidationEventFor } from '../write-path/rule-events';
-import { RULE_COLUMNS, type RuleRow, toRule } from '../write-path/rules.repository';
+import { SnapshotRepository } from './snapshot.repository';
 
 const PAGE = 1000;
 
@@ -27,19 +24,15 @@ const PAGE = 1000;
 @Controller('v1/deny-list')
 @UseGuards(BearerAuthGuard)
 export class SnapshotController {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly snapshots: SnapshotRepository) {}
 
   @Get('snapshot')
   @RequirePermission('read')
   async snapshot(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply): Promise<void> {
-    const [top] = await rows<{ seq: string | null }>(
-      this.dataSource.manager,
-      `SELECT max(seq) AS seq FROM revocation_rule`,
-    );
     const header: SnapshotHeaderV1 = {
       v: 1,
       type: 'snapshot',
-      watermark: Number(top?.seq ?? 0),
+      watermark: await this.snapshots.watermark(),
       generatedAt: Date.now(),
     };
     void reply
@@ -54,18 +47,7 @@ export class SnapshotController {
     let after = 0;
     let rules = 0;
     for (;;) {
-      const where = new Conditions()
-        .literal(`status = 'active'`)
-        .add('seq', '>', after, '::bigint')
-        .literal(`(expires_at IS NULL OR expires_at > now())`)
-        .within(scope, 'iss', { issuerIndependent: true });
-      const page = await rows<RuleRow>(
-        this.dataSource.manager,
-        `SELECT ${RULE_COLUMNS} FROM revocation_rule ${where.where}
-          ORDER BY seq
-          LIMIT ${where.param(PAGE)}`,
-        where.params,
-      );
+      const page = await this.snapshots.rulesInForce(after, scope, PAGE);
       if (page.length === 0) {
         const end: SnapshotEndV1 = { v: 1, type: 'snapshot.end', rules };
         yield `${JSON.stringify(end)}\n`;
@@ -73,12 +55,9 @@ export class SnapshotController {
       }
       rules += page.length;
       yield page
-        .map((row) => `${JSON.stringify(invalidationEventFor(toRule(row), header.generatedAt))}\n`)
+        .map((rule) => `${JSON.stringify(invalidationEventFor(rule, header.generatedAt))}\n`)
         .join('');
-      after = Number(page[page.length - 1]!.seq);
+      after = page[page.length - 1]!.seq;
     }
   }
 }
-
-@Module({ controllers: [SnapshotController] })
-export class SnapshotModule {}
