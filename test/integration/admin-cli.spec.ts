@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import * as path from 'node:path';
 import type { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { runCli, UsageError } from '../../apps/revocation-writer/src/admin-commands';
+import { runCli, UsageError } from '../../apps/revocation-writer/src/admin/admin-commands';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import { loadConfig } from '../../apps/revocation-writer/src/config/config';
 import {

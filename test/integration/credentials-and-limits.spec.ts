@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
-import { runCli } from '../../apps/revocation-writer/src/admin-commands';
+import { runCli } from '../../apps/revocation-writer/src/admin/admin-commands';
 import { RulePruner } from '../../apps/revocation-writer/src/write-path/rule-pruner';
 import { startTestConsumer } from '../support/consumer';
 import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';

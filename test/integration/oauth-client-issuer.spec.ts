@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { runCli } from '../../apps/revocation-writer/src/admin-commands';
+import { runCli } from '../../apps/revocation-writer/src/admin/admin-commands';
 import { sha256Hex } from '../../apps/revocation-writer/src/auth/secrets';
 import { loadConfig } from '../../apps/revocation-writer/src/config/config';
 import {

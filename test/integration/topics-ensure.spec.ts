@@ -2,7 +2,7 @@ import { topicSpecs } from '@rescind/contracts';
 import { type Admin, ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { runCli } from '../../apps/revocation-writer/src/admin-commands';
+import { runCli } from '../../apps/revocation-writer/src/admin/admin-commands';
 import { kafkaVersion } from '../../tools/kafka/broker';
 import { sharedBrokers, testTopics } from '../support/kafka';
 

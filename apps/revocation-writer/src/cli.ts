@@ -1,4 +1,4 @@
-import { runCli, UsageError } from './admin-commands';
+import { runCli, UsageError } from './admin/admin-commands';
 
 /**
  * `rescind-admin`: manage API credentials and OAuth clients (see admin-commands.ts). Exit status
