@@ -1,18 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { type AuditAction, AuditRepository } from './audit.repository';
+import { type AuditEntry, AuditRepository } from './audit.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { publishableEventFor } from './rule-events';
 import type { RuleChange } from './rules.repository';
 
-export interface JournalContext {
-  actor: string;
-  actorRole: string | null;
-  action: AuditAction;
-  source: string;
-  sourceEventId: string | null;
-  occurredAt: Date | null;
-  reason: string;
+/** Who changed the rule and why (the audit entry, less the versions), and the trace to carry. */
+export interface JournalContext extends Omit<AuditEntry, 'before' | 'after'> {
   /** W3C trace context to carry into the Kafka headers. */
   traceHeaders: Record<string, string>;
 }
