@@ -1,5 +1,5 @@
 import { ruleKey } from '@rescind/contracts';
-import type { RuleVersion } from '@rescind/rules';
+import { isExpired, type RuleVersion } from '@rescind/rules';
 
 /** The rule identity a rule key names. */
 export interface KeyIdentity {
@@ -62,5 +62,5 @@ export function tombstoneOutcome(held: RuleVersion | undefined, nowMs: number): 
   if (held === undefined) {
     return 'absent';
   }
-  return held.expiresAt !== null && held.expiresAt <= nowMs ? 'removed' : 'ignored';
+  return isExpired(held.expiresAt, nowMs) ? 'removed' : 'ignored';
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RuleSetEventV1 } from '@rescind/contracts';
-import type { DenyList, RuleVersion } from '@rescind/rules';
+import { type DenyList, isExpired, type RuleVersion } from '@rescind/rules';
 import type { z } from 'zod';
 import { identityOfKey } from './tombstone';
 
@@ -148,7 +148,7 @@ export function heldRevocation(
     return undefined;
   }
   const held = list.get(identity.claim, identity.value, identity.iss);
-  if (held === undefined || held.removed || (held.expiresAt !== null && held.expiresAt <= nowMs)) {
+  if (held === undefined || held.removed || isExpired(held.expiresAt, nowMs)) {
     return undefined;
   }
   return held;

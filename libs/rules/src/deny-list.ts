@@ -1,4 +1,5 @@
 import type { InvalidationEventV1 } from '@rescind/contracts';
+import { tokenClient } from './claims';
 import { ClaimTable } from './compact/claim-table';
 import { Issuers } from './compact/issuers';
 import { PackedStrings } from './compact/packed-strings';
@@ -26,7 +27,10 @@ const KINDS: ReadonlyMap<string, number> = new Map([
   ['token_hash', TOKEN_HASH],
 ]);
 
-/** The token's value for `table`'s claim; `client_id` falls back to `azp`. */
+/**
+ * The token's value for `table`'s claim, as `tokenClaim` reads it (`client_id` falls back to
+ * `azp`), but with named property loads for the common claims: this runs on every `check`.
+ */
 function claimValue(claims: TokenClaims, table: ClaimTable): unknown {
   switch (table.kind) {
     case SUB:
@@ -36,7 +40,7 @@ function claimValue(claims: TokenClaims, table: ClaimTable): unknown {
     case SID:
       return claims.sid;
     case CLIENT_ID:
-      return claims.client_id ?? claims.azp;
+      return tokenClient(claims);
     case ISS:
       return claims.iss;
     case KID:

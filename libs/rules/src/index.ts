@@ -2,11 +2,19 @@
  * The rule model shared by the writer and every enforcement point: matching, `seq`
  * ordering, merging and expiry. Plain TypeScript, no I/O.
  */
+export { tokenClaim, tokenClient } from './claims';
 export { DenyList } from './deny-list';
 export {
+  laterBound,
+  mergeRevocation,
+  revokesAtLeast,
+  type RuleCutoffs,
+  type StoredCutoffs,
+} from './merge';
+export {
   type Decision,
+  isExpired,
   ruleExpiresAt,
-  laterRevokedBefore,
   revokes,
   type RuleVersion,
   type TokenClaims,

@@ -54,14 +54,17 @@ export function revokes(rule: RuleV1, iatSeconds: unknown): boolean {
 }
 
 /**
- * The later of two `revokedBefore` values, where `null` (every token) dominates.
- * Raising is the only change ordinary revocations make; lowering is a reinstatement.
+ * Has a rule with this `expiresAt` stopped mattering at `nowMs`? Expired at or after its
+ * `expiresAt`: a rule whose `expiresAt` equals now is expired, since no token it matches can
+ * still be valid at that instant. `null` never expires. The writer's SQL spells the same
+ * predicate in `apps/revocation-writer/src/database/rule-expiry.ts`.
+ *
+ * @example
+ * isExpired(1_000, 1_000); // true
+ * isExpired(null, Date.now()); // false
  */
-export function laterRevokedBefore(a: number | null, b: number | null): number | null {
-  if (a === null || b === null) {
-    return null;
-  }
-  return Math.max(a, b);
+export function isExpired(expiresAt: number | null, nowMs: number): boolean {
+  return expiresAt !== null && expiresAt <= nowMs;
 }
 
 /** Claims whose value names one token or one session: nothing new can ever carry it. */

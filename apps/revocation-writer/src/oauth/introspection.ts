@@ -1,6 +1,5 @@
 import { ruleKey } from '@rescind/contracts';
-import type { TokenClaims } from '@rescind/rules';
-import { tokenClient } from './revocation-rules';
+import { type TokenClaims, tokenClaim, tokenClient } from '@rescind/rules';
 import type { VerifiedJwt } from './token-verifier';
 
 /** RFC 7662 §2.2: everything about an inactive token is withheld, including why. */
@@ -44,13 +43,14 @@ export function claimsToCheck(jwt: VerifiedJwt, tokenHash: string): TokenClaims 
 /**
  * Keys of every rule that could match these claims: for each claim a rule may be on, the
  * issuer-independent rule and the one scoped to the token's issuer. The claim values are read
- * exactly as `DenyList.check` reads them (`client_id` falls back to `azp`; strings only).
+ * exactly as `DenyList.check` reads them (`tokenClaim`: `client_id` falls back to `azp`;
+ * strings only).
  */
 export function candidateRuleKeys(claims: TokenClaims, ruleClaims: Iterable<string>): string[] {
   const keys: string[] = [];
   for (const claim of ruleClaims) {
-    const value = claim === 'client_id' ? (claims.client_id ?? claims.azp) : claims[claim];
-    if (typeof value !== 'string') {
+    const value = tokenClaim(claims, claim);
+    if (value === undefined) {
       continue;
     }
     keys.push(ruleKey({ claim, value, iss: null }));

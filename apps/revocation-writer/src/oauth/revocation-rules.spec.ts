@@ -5,7 +5,6 @@ import {
   minimumForOpaqueToken,
   revocationRuleForJwt,
   revocationRuleForOpaqueToken,
-  tokenClient,
 } from './revocation-rules';
 
 const ISS = 'https://idp.example';
@@ -91,15 +90,6 @@ describe(revocationRuleForOpaqueToken.name, () => {
       revokedBefore: null,
       expiresAt: NOW + 86_400_000,
     });
-  });
-});
-
-describe(tokenClient.name, () => {
-  it('reads client_id, else azp', () => {
-    expect(tokenClient({ client_id: 'a', azp: 'b' })).toBe('a');
-    expect(tokenClient({ azp: 'b' })).toBe('b');
-    expect(tokenClient({ sub: 'alice' })).toBeUndefined();
-    expect(tokenClient({ client_id: 42 })).toBeUndefined();
   });
 });
 

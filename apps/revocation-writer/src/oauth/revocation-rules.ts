@@ -16,12 +16,6 @@ const usable = (claim: string, value: unknown, iss: string): value is string =>
   typeof value === 'string' &&
   publishingProblems({ claim, value, iss, revokedBefore: null, expiresAt: null }).length === 0;
 
-/** The client a token was issued to: `client_id` (RFC 9068), else OIDC's authorized party. */
-export function tokenClient(payload: JWTPayload): string | undefined {
-  const client = payload.client_id ?? payload.azp;
-  return typeof client === 'string' ? client : undefined;
-}
-
 /**
  * The rule that revokes a verified JWT, scoped to its issuer, matching every token whatever its
  * `iat` (`revokedBefore: null`):

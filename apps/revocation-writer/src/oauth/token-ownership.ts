@@ -1,6 +1,6 @@
+import { tokenClient } from '@rescind/rules';
 import type { JWTPayload } from 'jose';
 import type { OAuthClient } from '../auth/credentials.repository';
-import { tokenClient } from './revocation-rules';
 
 /**
  * Whether a verified token belongs to the client that asks to revoke it (RFC 7009 §2.1):

@@ -1,4 +1,8 @@
+import { ruleKey } from '@rescind/contracts';
+import { mergeRevocation, type RuleCutoffs, type StoredCutoffs } from '@rescind/rules';
+import fc from 'fast-check';
 import { DAY, NOW, pointersOf, policy, stored } from '../../../../test/support/rule-fixtures';
+import { cutoffsOf } from '../write-path/stored-rule';
 import { CLOCK_SKEW_MS, planRevocation, toRuleSpecs } from './operator-rules';
 
 describe(toRuleSpecs.name, () => {
@@ -130,5 +134,59 @@ describe(planRevocation.name, () => {
       ['unchanged', NOW],
       ['raise', NOW + 1],
     ]);
+  });
+
+  it('folds as sequential merges: each planned rule is mergeRevocation of the one before it on its key', () => {
+    const bound = fc.option(fc.integer({ min: 0, max: 20 }), { nil: null, freq: 4 });
+    const value = fc.constantFrom('alice', 'bob', 'carol');
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ value, revokedBefore: bound, expiresAt: bound }), { maxLength: 12 }),
+        fc.uniqueArray(
+          fc.record({
+            value,
+            status: fc.constantFrom('active', 'reinstated', 'expired'),
+            revokedBefore: bound,
+            expiresAt: bound,
+          }),
+          { selector: (r) => r.value, maxLength: 3 },
+        ),
+        (requests, storedRules) => {
+          const specs = requests.map((r) => ({ claim: 'sub', iss: null, ...r }));
+          const map = new Map(
+            storedRules.map((r) => {
+              const rule = stored({
+                ...r,
+                key: ruleKey({ claim: 'sub', value: r.value, iss: null }),
+              });
+              return [rule.key, rule];
+            }),
+          );
+          const state = new Map<string, StoredCutoffs>(
+            [...map].map(([key, rule]) => [key, cutoffsOf(rule)]),
+          );
+          const plan = planRevocation(specs, map);
+          specs.forEach((spec, i) => {
+            const key = ruleKey(spec);
+            const before = state.get(key) ?? null;
+            const next: RuleCutoffs = mergeRevocation(before, spec);
+            expect(plan[i]).toMatchObject({ key, ...next, current: map.get(key) ?? null });
+            const unchanged =
+              before?.active === true &&
+              next.revokedBefore === before.revokedBefore &&
+              next.expiresAt === before.expiresAt;
+            const effect = !before
+              ? 'create'
+              : !before.active
+                ? 'reactivate'
+                : unchanged
+                  ? 'unchanged'
+                  : 'raise';
+            expect(plan[i]!.effect).toBe(effect);
+            state.set(key, { active: true, ...next });
+          });
+        },
+      ),
+    );
   });
 });

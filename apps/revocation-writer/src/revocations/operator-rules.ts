@@ -1,6 +1,7 @@
 import { ruleKey } from '@rescind/contracts';
+import { mergeRevocation, revokesAtLeast, type StoredCutoffs } from '@rescind/rules';
 import { type FieldProblem, InvalidEventError } from '../errors';
-import { raisedRule, type RuleSpec, type StoredRule } from '../write-path/stored-rule';
+import { cutoffsOf, type RuleSpec, type StoredRule } from '../write-path/stored-rule';
 import type { RulePolicy } from '../write-path/rule-policy';
 import type { RuleRequest } from './dto/revocations.dto';
 
@@ -112,35 +113,27 @@ export interface PlannedRule {
 }
 
 /**
- * What writing `specs` would do, given the rules stored now: the same merge as
- * `RulesRepository.raise` (an active rule keeps the later `revokedBefore` and `expiresAt`, null
- * dominating; a reinstated or expired one takes the new values), applied in request order so
- * that two specs for one key fold as they would in the transaction.
+ * What writing `specs` would do, given the rules stored now: the merge `RulesRepository`
+ * writes (`mergeRevocation` from @rescind/rules), applied in request order so that two specs
+ * for one key fold as they would in the transaction.
  */
 export function planRevocation(
   specs: readonly RuleSpec[],
   stored: ReadonlyMap<string, StoredRule>,
 ): PlannedRule[] {
-  const running = new Map<
-    string,
-    { active: boolean; revokedBefore: number | null; expiresAt: number | null }
-  >();
+  const running = new Map<string, StoredCutoffs>();
   for (const [key, rule] of stored) {
-    running.set(key, {
-      active: rule.status === 'active',
-      revokedBefore: rule.revokedBefore,
-      expiresAt: rule.expiresAt,
-    });
+    running.set(key, cutoffsOf(rule));
   }
   return specs.map((spec) => {
     const key = ruleKey(spec);
     const before = running.get(key);
-    const next = raisedRule(before ?? null, spec);
+    const next = mergeRevocation(before ?? null, spec);
     const effect: PlannedEffect = !before
       ? 'create'
       : !before.active
         ? 'reactivate'
-        : next.revokedBefore === before.revokedBefore && next.expiresAt === before.expiresAt
+        : revokesAtLeast(before, spec)
           ? 'unchanged'
           : 'raise';
     running.set(key, { active: true, ...next });

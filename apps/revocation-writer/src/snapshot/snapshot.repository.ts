@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { ReadScope } from '../auth/permissions';
+import { RULE_UNEXPIRED_SQL } from '../database/rule-expiry';
 import { rows } from '../database/sql';
 import { Conditions } from '../database/sql-conditions';
 import type { StoredRule } from '../write-path/stored-rule';
@@ -28,7 +29,7 @@ export class SnapshotRepository {
     const where = new Conditions()
       .literal(`status = 'active'`)
       .add('seq', '>', afterSeq, '::bigint')
-      .literal(`(expires_at IS NULL OR expires_at > now())`)
+      .literal(RULE_UNEXPIRED_SQL)
       .within(scope, 'iss', { issuerIndependent: true });
     const page = await rows<RuleRow>(
       this.dataSource.manager,

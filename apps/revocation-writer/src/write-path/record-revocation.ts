@@ -136,7 +136,7 @@ export class RecordRevocation {
     spec: RuleSpec,
     traceHeaders: Record<string, string>,
   ): Promise<RevocationResult['rules'][number]> {
-    const change = await this.rules.raise(em, spec, {
+    const change = await this.rules.writeRevocation(em, spec, {
       source: command.source,
       sourceEventId: command.eventId,
       reason: command.reason,

@@ -1,6 +1,6 @@
-import { laterRevokedBefore } from '@rescind/rules';
+import { type RuleCutoffs, revokesAtLeast } from '@rescind/rules';
 import type { Principal } from '../auth/permissions';
-import type { RuleSpec, StoredRule } from './stored-rule';
+import { cutoffsOf, type RuleSpec, type StoredRule } from './stored-rule';
 
 /** Where a revocation came from; part of the idempotency key. */
 export type EventSource = 'hr' | 'idp' | 'siem' | 'ssf' | 'operator' | 'oauth' | 'global';
@@ -43,7 +43,7 @@ export interface RuleSpecUnlessInForce extends RuleSpec {
    * `revokedBefore` and an `expiresAt` no earlier than these (null, every token or never,
    * dominating). Often less than the spec itself, whose instants may be relative to now.
    */
-  minimum: { revokedBefore: number | null; expiresAt: number | null };
+  minimum: RuleCutoffs;
 }
 
 /**
@@ -80,17 +80,11 @@ export interface RevocationResult {
 
 /**
  * True when the stored rule already revokes at least `minimum`: active, and neither its
- * `revokedBefore` nor its `expiresAt` earlier (null dominating, as when rules are raised).
+ * `revokedBefore` nor its `expiresAt` earlier (`revokesAtLeast` in @rescind/rules).
  */
 export function isInForce(
   stored: Pick<StoredRule, 'status' | 'revokedBefore' | 'expiresAt'>,
   minimum: RuleSpecUnlessInForce['minimum'],
 ): boolean {
-  const atLeast = (have: number | null, need: number | null) =>
-    laterRevokedBefore(have, need) === have;
-  return (
-    stored.status === 'active' &&
-    atLeast(stored.revokedBefore, minimum.revokedBefore) &&
-    atLeast(stored.expiresAt, minimum.expiresAt)
-  );
+  return revokesAtLeast(cutoffsOf(stored), minimum);
 }

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ruleKey } from '@rescind/contracts';
+import { mergeRevocation } from '@rescind/rules';
 import type { EntityManager } from 'typeorm';
+import { RULE_EXPIRED_SQL } from '../database/rule-expiry';
 import { rows } from '../database/sql';
-import { raisedRule, type RuleSpec, type RuleStatus, type StoredRule } from './stored-rule';
+import { cutoffsOf, type RuleSpec, type RuleStatus, type StoredRule } from './stored-rule';
 
 export interface RuleRow {
   id: string;
@@ -66,11 +68,13 @@ export interface ChangeMeta {
 @Injectable()
 export class RulesRepository {
   /**
-   * Creates the rule or raises the stored one: the later `revokedBefore` and `expiresAt` win,
-   * `null` (every token / never) dominates. A reinstated or expired rule is revived with the
-   * new values, not merged with the old ones.
+   * Writes a revocation: creates the rule, or merges the revocation into the stored one with
+   * `mergeRevocation` from @rescind/rules (an active rule keeps the later `revokedBefore` and
+   * `expiresAt`, null dominating; a reinstated or expired rule is revived with the new values).
+   * The merge is computed here, never in SQL: the same function the dry run and the in-force
+   * check use.
    */
-  async raise(em: EntityManager, spec: RuleSpec, meta: ChangeMeta): Promise<RuleChange> {
+  async writeRevocation(em: EntityManager, spec: RuleSpec, meta: ChangeMeta): Promise<RuleChange> {
     const key = ruleKey(spec);
     for (;;) {
       const [inserted] = await rows<RuleRow>(
@@ -100,7 +104,7 @@ export class RulesRepository {
         continue; // deleted between our insert attempt and the lock: insert again
       }
       const after = await this.update(em, before.id, {
-        ...raisedRule({ ...before, active: before.status === 'active' }, spec),
+        ...mergeRevocation(cutoffsOf(before), spec),
         status: 'active',
         ...meta,
       });
@@ -167,7 +171,7 @@ export class RulesRepository {
     const due = await rows<RuleRow>(
       em,
       `SELECT ${RULE_COLUMNS} FROM revocation_rule
-        WHERE status = 'active' AND expires_at <= now()
+        WHERE status = 'active' AND ${RULE_EXPIRED_SQL}
         ORDER BY expires_at
         LIMIT $1
         FOR UPDATE SKIP LOCKED`,

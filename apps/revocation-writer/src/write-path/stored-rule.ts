@@ -1,4 +1,4 @@
-import { laterRevokedBefore } from '@rescind/rules';
+import type { StoredCutoffs } from '@rescind/rules';
 
 /** `active` revokes; `reinstated` was removed by an operator; `expired` outlived every token. */
 export type RuleStatus = 'active' | 'reinstated' | 'expired';
@@ -47,19 +47,15 @@ export interface RuleOrigin {
 }
 
 /**
- * What a revocation makes of the stored rule: an active rule only moves later (the later
- * `revokedBefore` and `expiresAt` win, `null` dominates); a reinstated or expired one, or none,
- * simply takes the new values. Lowering is a reinstatement, never this.
+ * The stored rule as `@rescind/rules` merges it (`mergeRevocation`, `revokesAtLeast`): only an
+ * active rule still revokes; a reinstated or expired one is started afresh.
  */
-export function raisedRule(
-  stored: { active: boolean; revokedBefore: number | null; expiresAt: number | null } | null,
-  spec: { revokedBefore: number | null; expiresAt: number | null },
-): { revokedBefore: number | null; expiresAt: number | null } {
-  if (!stored?.active) {
-    return { revokedBefore: spec.revokedBefore, expiresAt: spec.expiresAt };
-  }
+export function cutoffsOf(
+  rule: Pick<StoredRule, 'status' | 'revokedBefore' | 'expiresAt'>,
+): StoredCutoffs {
   return {
-    revokedBefore: laterRevokedBefore(stored.revokedBefore, spec.revokedBefore),
-    expiresAt: laterRevokedBefore(stored.expiresAt, spec.expiresAt),
+    active: rule.status === 'active',
+    revokedBefore: rule.revokedBefore,
+    expiresAt: rule.expiresAt,
   };
 }
