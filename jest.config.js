@@ -1,5 +1,6 @@
 /** Three tiers, named for what they touch (CONVENTIONS.md). */
 const moduleNameMapper = {
+  '^@rescind/config-env$': '<rootDir>/libs/config-env/src',
   '^@rescind/contracts$': '<rootDir>/libs/contracts/src',
   '^@rescind/rules$': '<rootDir>/libs/rules/src',
   '^@rescind/revocation-consumer$': '<rootDir>/libs/revocation-consumer/src',
@@ -19,7 +20,11 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/apps/**/*.spec.ts',
+        '<rootDir>/libs/**/*.spec.ts',
+        '<rootDir>/tools/**/*.spec.ts',
+      ],
     },
     {
       ...common,

@@ -9,7 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import { OutboxRelayService } from '../../apps/revocation-writer/src/outbox/outbox.module';
+import { OutboxRelayService } from '../../apps/revocation-writer/src/outbox/outbox-relay.service';
 import type { KafkaBroker } from '../../tools/kafka/broker';
 import { TcpProxy } from '../../tools/net/tcp-proxy';
 import { startOwnBroker } from '../support/kafka';

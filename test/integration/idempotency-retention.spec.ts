@@ -173,7 +173,7 @@ describe(`${IdempotencyRetention.name} schedule`, () => {
       { manager: 'em' } as unknown as DataSource,
       { purgeOlderThan } as unknown as ProcessedEventsRepository,
       { purgeOlderThan: () => Promise.resolve(0) } as unknown as WebhookDeliveriesRepository,
-      loadConfig({ IDEMPOTENCY_RETENTION_DAYS: '7' }),
+      loadConfig({ IDEMPOTENCY_RETENTION_DAYS: '7' }).idempotency,
     );
     retention.onApplicationBootstrap();
 

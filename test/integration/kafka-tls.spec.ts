@@ -75,7 +75,7 @@ describe('writer Kafka connections over TLS with SASL/SCRAM', () => {
   });
 
   async function publish(env: Record<string, string>, key: string): Promise<void> {
-    const publisher = new KafkaPublisher(loadConfig(env));
+    const publisher = new KafkaPublisher(loadConfig(env).kafka);
     try {
       await publisher.publish([{ seq: 1, key, payload: { key }, headers: {} }]);
     } finally {

@@ -1,7 +1,7 @@
 import { ruleKey } from '@rescind/contracts';
 import type { Client } from 'pg';
 import { KafkaPublisher } from '../../apps/revocation-writer/src/outbox/kafka-publisher';
-import { OutboxRelayService } from '../../apps/revocation-writer/src/outbox/outbox.module';
+import { OutboxRelayService } from '../../apps/revocation-writer/src/outbox/outbox-relay.service';
 import {
   type OutboxMessage,
   OutboxRepository,

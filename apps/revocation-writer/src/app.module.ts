@@ -4,7 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
-import { WRITER_CONFIG, type WriterConfig } from './config/config';
+import { configSliceProviders, type WriterConfig } from './config/config';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -17,15 +17,16 @@ import { RevocationsModule } from './revocations/revocations.module';
 import { SnapshotModule } from './snapshot/snapshot.module';
 import { SsfModule } from './ssf/ssf.module';
 
-/** Hands the validated configuration to every module. */
+/** Hands each section of the validated configuration to every module (`@InjectConfig`). */
 @Global()
 @Module({})
 class ConfigModule {
   static register(config: WriterConfig): DynamicModule {
+    const slices = configSliceProviders(config);
     return {
       module: ConfigModule,
-      providers: [{ provide: WRITER_CONFIG, useValue: config }],
-      exports: [WRITER_CONFIG],
+      providers: slices,
+      exports: slices.map((slice) => slice.provide),
     };
   }
 }

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
 import {
@@ -9,6 +10,7 @@ import {
   StorageUnavailableError,
   UnstorableInputError,
 } from './errors';
+import { httpStatus } from './http/problem-details';
 
 /** What pg throws for an ErrorResponse from the server, as TypeORM hands it on. */
 function fromPostgres(code: string, message: string): QueryFailedError {
@@ -36,7 +38,8 @@ describe(classifyDatabaseError.name, () => {
     const error = fromPostgres(code, message);
     expect(classifyDatabaseError(error)).toBe('unavailable');
     expect(databaseError(error)).toBeInstanceOf(StorageUnavailableError);
-    expect(databaseError(error)).toMatchObject({ status: 503, retriable: true });
+    expect(databaseError(error)).toMatchObject({ retriable: true });
+    expect(httpStatus(databaseError(error)!.code)).toBe(503);
   });
 
   it.each([
@@ -49,7 +52,8 @@ describe(classifyDatabaseError.name, () => {
     const error = databaseError(fromPostgres(code, message));
     expect(classifyDatabaseError(fromPostgres(code, message))).toBe('input');
     expect(error).toBeInstanceOf(UnstorableInputError);
-    expect(error).toMatchObject({ code: 'unstorable_input', status: 422, retriable: false });
+    expect(error).toMatchObject({ code: 'unstorable_input', retriable: false });
+    expect(httpStatus(error!.code)).toBe(422);
     expect(error?.message).toContain(`SQLSTATE ${code}: ${message}`);
   });
 
@@ -61,9 +65,9 @@ describe(classifyDatabaseError.name, () => {
     expect(classifyDatabaseError(fromPostgres(code, message))).toBe('conflict');
     expect(databaseError(fromPostgres(code, message))).toMatchObject({
       code: 'storage_conflict',
-      status: 409,
       retriable: false,
     });
+    expect(httpStatus('storage_conflict')).toBe(409);
     expect(databaseError(fromPostgres(code, message))).toBeInstanceOf(StorageConflictError);
   });
 
@@ -78,7 +82,8 @@ describe(classifyDatabaseError.name, () => {
     const error = databaseError(fromPostgres(code, message));
     expect(classifyDatabaseError(fromPostgres(code, message))).toBe('bug');
     expect(error).toBeInstanceOf(DatabaseBugError);
-    expect(error).toMatchObject({ code: 'internal_error', status: 500, retriable: false });
+    expect(error).toMatchObject({ code: 'internal_error', verdict: 'bug', retriable: false });
+    expect(httpStatus(error!.code)).toBe(500);
     // The database's words go to the log (the message), not to clients (publicDetail).
     expect(error?.message).toContain(message);
     expect(DatabaseBugError.publicDetail).not.toContain(message);
@@ -93,6 +98,15 @@ describe(classifyDatabaseError.name, () => {
     for (const error of [refused, terminated, poolTimeout, new Error('x', { cause: refused })]) {
       expect(classifyDatabaseError(error)).toBe('unavailable');
     }
+  });
+
+  it("calls a lost connection unavailable when Node's error is from another realm (a socket's, under jest)", () => {
+    const reset = Object.assign(runInNewContext('new Error("read ECONNRESET")') as Error, {
+      code: 'ECONNRESET',
+    });
+    expect(reset).not.toBeInstanceOf(Error);
+    expect(classifyDatabaseError(reset)).toBe('unavailable');
+    expect(classifyDatabaseError(new Error('x', { cause: reset }))).toBe('unavailable');
   });
 
   it('leaves errors that did not come from the database alone', () => {

@@ -1,16 +1,100 @@
+import { types } from 'node:util';
+
 /**
- * Errors with a stable `code` and a `retriable` flag. HTTP maps them to RFC 9457 problem
- * details; Kafka consumers use `retriable` to choose between retry and dead-letter.
+ * What a failure means for the request or record that met it, and so what every transport does
+ * with it. failure.ts tells it for any thrown value; this file, for each code.
+ *
+ * - `retry`: nothing was stored and the same input may succeed later (an outage). HTTP answers
+ *   503 with Retry-After; the Kafka ingest retries with back-off for as long as it lasts; a
+ *   polled SET stays with its transmitter.
+ * - `reject`: this input can never be processed as it is. HTTP answers 4xx; the Kafka ingest
+ *   dead-letters it; a polled SET is reported in `setErrs`.
+ * - `bug`: our code or our deployment is broken, which retrying the same does not fix and must
+ *   not be mistaken for an outage. HTTP answers 500; the Kafka ingest dead-letters it at once.
+ */
+export type Verdict = 'retry' | 'reject' | 'bug';
+
+/**
+ * Every code a {@link RescindError} carries, a closed set (as jose's `JOSEErrorCode`), each
+ * documented here once, with its verdict. The transports put each in their own words, in tables
+ * the compiler checks for completeness: HTTP a status (`HTTP_STATUS` in http/problem-details.ts),
+ * OAuth an RFC 6749 error code (oauth/oauth-exception.filter.ts).
+ */
+const VERDICTS = {
+  /** The body (or record value) is JSON but does not satisfy the event schema. */
+  invalid_event: 'reject',
+  /** The record value is not JSON at all. */
+  malformed_json: 'reject',
+  /** An input record names a `rescind-schema-version` the writer does not read. */
+  unsupported_schema_version: 'reject',
+  /** The request's Content-Type is not the one the endpoint reads. */
+  unsupported_media_type: 'reject',
+  /** A query parameter does not satisfy its schema (the request line, not the body). */
+  invalid_query: 'reject',
+  /** A request header the endpoint reads is malformed. */
+  invalid_header: 'reject',
+  /** A Global Token Revocation request is malformed (draft-parecki §3.4.2). */
+  invalid_request: 'reject',
+  /** A Global Token Revocation names a subject format Rescind cannot revoke (§3.4.2). */
+  unsupported_subject_format: 'reject',
+  /** A SET names a subject that cannot be turned into a rule. */
+  unsupported_subject: 'reject',
+  /** An HR event names an employee the configured directory does not know. */
+  unknown_employee: 'reject',
+  /** A signed webhook lacks (or has malformed) Standard Webhooks headers. */
+  malformed_webhook: 'reject',
+  /** A webhook's signature does not verify. */
+  invalid_webhook_signature: 'reject',
+  /** A `webhook-id` accepted before arrived again with another event. */
+  webhook_replay: 'reject',
+  /** The same event id arrived before with a different body. */
+  idempotency_conflict: 'reject',
+  /** No valid credential. */
+  unauthenticated: 'reject',
+  /** Authenticated, but the role does not allow this. */
+  forbidden: 'reject',
+  /** A broad or bulk revocation was asked for without `confirm: true`. */
+  confirmation_required: 'reject',
+  /** No such rule (or other resource). */
+  not_found: 'reject',
+  /** A reinstatement of a rule that no longer revokes anything. */
+  rule_not_active: 'reject',
+  /** A rule would be published as an event that enforcement points could not apply. */
+  unpublishable_rule: 'reject',
+  /** PostgreSQL cannot hold a value of the request (SQLSTATE class 22 or 54). */
+  unstorable_input: 'reject',
+  /** An integrity constraint refused the change (SQLSTATE class 23). */
+  storage_conflict: 'reject',
+  /** PostgreSQL cannot be reached (or cannot serve) right now: nothing was stored. */
+  storage_unavailable: 'retry',
+  /** Any other database error: a bug or a broken deployment. */
+  internal_error: 'bug',
+} as const satisfies Record<string, Verdict>;
+
+/** The closed union of error codes: the keys of {@link VERDICTS}, where each is documented. */
+export type RescindErrorCode = keyof typeof VERDICTS;
+
+/**
+ * An error with a stable `code` (see {@link RescindErrorCode}). It says what went wrong, not how
+ * a transport answers it: HTTP maps the code to a status, Kafka to retry or dead-letter.
  */
 export class RescindError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: RescindErrorCode,
     message: string,
-    readonly status: number,
-    readonly retriable: boolean,
   ) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /** What this failure means: retry later, reject the input, or a bug. */
+  get verdict(): Verdict {
+    return VERDICTS[this.code];
+  }
+
+  /** May the same request or record succeed later? */
+  get retriable(): boolean {
+    return this.verdict === 'retry';
   }
 }
 
@@ -26,8 +110,6 @@ export class InvalidEventError extends RescindError {
     super(
       'invalid_event',
       `invalid event: ${errors.map((e) => `${e.pointer || '/'} ${e.detail}`).join('; ')}`,
-      422,
-      false,
     );
   }
 }
@@ -38,8 +120,6 @@ export class IdempotencyConflictError extends RescindError {
     super(
       'idempotency_conflict',
       `event ${JSON.stringify(eventId)} from source "${source}" was already processed with a different body`,
-      409,
-      false,
     );
   }
 }
@@ -47,12 +127,7 @@ export class IdempotencyConflictError extends RescindError {
 /** PostgreSQL cannot be reached: nothing was stored, try again later. */
 export class StorageUnavailableError extends RescindError {
   constructor(cause: unknown) {
-    super(
-      'storage_unavailable',
-      'the revocation store is unavailable; nothing was stored',
-      503,
-      true,
-    );
+    super('storage_unavailable', 'the revocation store is unavailable; nothing was stored');
     this.cause = cause;
   }
 }
@@ -60,21 +135,21 @@ export class StorageUnavailableError extends RescindError {
 /** Authenticated, but the role does not allow this. */
 export class ForbiddenError extends RescindError {
   constructor(message: string) {
-    super('forbidden', message, 403, false);
+    super('forbidden', message);
   }
 }
 
 /** A broad or bulk revocation was asked for without `confirm: true`. */
 export class ConfirmationRequiredError extends RescindError {
   constructor(message: string) {
-    super('confirmation_required', message, 422, false);
+    super('confirmation_required', message);
   }
 }
 
 /** No such rule (or other resource). */
 export class NotFoundError extends RescindError {
   constructor(message: string) {
-    super('not_found', message, 404, false);
+    super('not_found', message);
   }
 }
 
@@ -83,15 +158,13 @@ export class UnsupportedMediaTypeError extends RescindError {
     super(
       'unsupported_media_type',
       `expected Content-Type ${expected}, got ${got === undefined ? 'none' : JSON.stringify(got)}`,
-      415,
-      false,
     );
   }
 }
 
 export class UnauthenticatedError extends RescindError {
   constructor(message = 'a valid bearer token is required') {
-    super('unauthenticated', message, 401, false);
+    super('unauthenticated', message);
   }
 }
 
@@ -110,8 +183,6 @@ export class UnpublishableRuleError extends RescindError {
     super(
       'unpublishable_rule',
       `the rule ${JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key)} cannot be published to enforcement points: ${problems.join('; ')}; nothing was written`,
-      422,
-      false,
     );
   }
 }
@@ -122,8 +193,6 @@ export class UnstorableInputError extends RescindError {
     super(
       'unstorable_input',
       `the revocation store cannot hold a value of this request (SQLSTATE ${sqlState}: ${reason}); nothing was stored`,
-      422,
-      false,
     );
     this.cause = cause;
   }
@@ -135,8 +204,6 @@ export class StorageConflictError extends RescindError {
     super(
       'storage_conflict',
       `the change conflicts with what is stored (SQLSTATE ${sqlState}: ${reason}); nothing was stored`,
-      409,
-      false,
     );
     this.cause = cause;
   }
@@ -155,8 +222,6 @@ export class DatabaseBugError extends RescindError {
     super(
       'internal_error',
       `database error ${sqlState} (${reason}): a bug, which retrying will not fix`,
-      500,
-      false,
     );
     this.cause = cause;
   }
@@ -199,6 +264,14 @@ const UNAVAILABLE_NODE_CODES = new Set([
 const UNAVAILABLE_MESSAGES =
   /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end|canceling statement due to statement timeout/i;
 
+/**
+ * An Error of any realm: Node's own (a socket's ECONNRESET) are not `instanceof` this module's
+ * Error where the module runs in a VM context of its own, as under jest.
+ */
+function isError(value: unknown): value is Error {
+  return value instanceof Error || types.isNativeError(value);
+}
+
 /** An error PostgreSQL sent (pg's DatabaseError): a SQLSTATE and the server's severity. */
 function sqlStateOf(error: Error): string | undefined {
   const { code, severity } = error as { code?: unknown; severity?: unknown };
@@ -219,7 +292,7 @@ export function classifyDatabaseError(error: unknown): DatabaseFailure | undefin
 function databaseFailureOf(
   error: unknown,
 ): { failure: DatabaseFailure; sqlState: string; reason: string } | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+  for (let e: unknown = error, depth = 0; isError(e) && depth < 5; depth++) {
     if (e instanceof RescindError) {
       // Already classified (a use case may have done it): it says what it means.
       const failure = CLASSIFIED.find(([type]) => e instanceof type)?.[1];
@@ -238,7 +311,7 @@ function databaseFailureOf(
       return { failure: 'unavailable', sqlState: '', reason: '' };
     }
     const driverError = (e as { driverError?: unknown }).driverError;
-    e = driverError instanceof Error ? driverError : e.cause;
+    e = isError(driverError) ? driverError : e.cause;
   }
   return undefined;
 }
@@ -258,9 +331,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /**
- * The RescindError a database error means (503 retriable, 422, 409, or a 500 that is not
- * retriable), or undefined for an error that did not come from the database. HTTP answers with
- * it, Kafka ingest retries or dead-letters by its `retriable` flag.
+ * The RescindError a database error means (unavailable: retry; input or conflict: reject;
+ * anything else: a bug), or undefined for an error that did not come from the database.
+ * failure.ts classifies every thrown value through it, for HTTP, Kafka and SSF alike.
  */
 export function databaseError(error: unknown): RescindError | undefined {
   if (error instanceof RescindError) {

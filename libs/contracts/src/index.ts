@@ -11,3 +11,4 @@ export * from './publishable-rule';
 export * from './topics';
 export * from './token-hash';
 export * from './backoff';
+export * from './dead-letter';

@@ -1,31 +1,6 @@
-import type { StalenessPolicy } from '@rescind/revocation-consumer';
 import type { JSONWebKeySet } from 'jose';
+import { int, json, list, parseEnv } from '@rescind/config-env';
 import { z } from 'zod';
-
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-const list = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
-  )
-  .pipe(z.array(z.string().min(1)).min(1));
-
-const json = <T extends z.ZodType>(schema: T) =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
 
 // Asymmetric algorithms only: a gateway never shares a secret with the token issuer, and `none`
 // is never acceptable.
@@ -44,9 +19,10 @@ const Algorithm = z.enum([
 
 /**
  * Every setting of the example gateway, read from the environment once, at start-up. Each
- * option is documented here, where its default is defined.
+ * option is documented here, where its default is defined; README's table in "The example
+ * gateway" mirrors it, and readme-config.spec.ts checks that it does.
  */
-const EnvSchema = z
+export const EnvSchema = z
   .object({
     /** HTTP listen port. */
     GATEWAY_PORT: int(0, 65535).default(8080),
@@ -119,25 +95,11 @@ const EnvSchema = z
     }
   });
 
-export interface GatewayConfig {
-  http: { port: number; host: string };
-  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
-  jwt: {
-    issuer: string;
-    audience: string | undefined;
-    algorithms: string[];
-    keys: { jwksUri: URL } | { jwks: JSONWebKeySet };
-  };
-  revocations: {
-    brokers: string[];
-    maxWaitTimeMs: number;
-    stalenessPolicy: StalenessPolicy;
-    maxStalenessMs: number;
-    snapshot: { url: string; token: string } | undefined;
-    /** Retry-After (s) on 503: about when a stale list could be fresh again. */
-    retryAfterSeconds: number;
-  };
-}
+/** Where the token issuer's signing keys come from: its JWKS URL, or the JWK Set itself. */
+type JwtKeys = { jwksUri: URL } | { jwks: JSONWebKeySet };
+
+/** The validated configuration of the gateway, derived from {@link loadGatewayConfig}. */
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 
 /** Injection token of the {@link GatewayConfig}. */
 export const GATEWAY_CONFIG = 'GATEWAY_CONFIG';
@@ -147,15 +109,13 @@ export class GatewayConfigError extends Error {
 }
 
 /** Validates the environment; the error names each offending variable, never its value. */
-export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
-  const parsed = EnvSchema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
-  );
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new GatewayConfigError(`invalid configuration: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
+export function loadGatewayConfig(env: Record<string, string | undefined>) {
+  const e = parseEnv(EnvSchema, env, GatewayConfigError);
+  const keys: JwtKeys =
+    e.JWKS_URI !== undefined
+      ? { jwksUri: new URL(e.JWKS_URI) }
+      : // Shape checked above; jose checks each key when it imports it.
+        { jwks: e.JWKS as JSONWebKeySet };
   return {
     http: { port: e.GATEWAY_PORT, host: e.GATEWAY_HOST },
     logLevel: e.LOG_LEVEL,
@@ -163,11 +123,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       issuer: e.ISSUER,
       audience: e.AUDIENCE,
       algorithms: e.JWT_ALGORITHMS,
-      keys:
-        e.JWKS_URI !== undefined
-          ? { jwksUri: new URL(e.JWKS_URI) }
-          : // Shape checked above; jose checks each key when it imports it.
-            { jwks: e.JWKS as JSONWebKeySet },
+      keys,
     },
     revocations: {
       brokers: e.KAFKA_BROKERS,
@@ -178,6 +134,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
         e.RESCIND_SNAPSHOT_URL !== undefined && e.RESCIND_TOKEN !== undefined
           ? { url: e.RESCIND_SNAPSHOT_URL, token: e.RESCIND_TOKEN }
           : undefined,
+      /** Retry-After (s) on 503: about when a stale list could be fresh again. */
       retryAfterSeconds: Math.max(1, Math.ceil(e.MAX_STALENESS_MS / 1000)),
     },
   };

@@ -1,14 +1,8 @@
-import {
-  type CanActivate,
-  type ExecutionContext,
-  Inject,
-  Injectable,
-  SetMetadata,
-} from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { ForbiddenError, UnauthenticatedError } from '../errors';
 import { CredentialsRepository } from './credentials.repository';
 import { hasPermission, type Permission, type Principal } from './permissions';
@@ -49,10 +43,9 @@ export class BearerAuthGuard implements CanActivate {
   constructor(
     private readonly credentials: CredentialsRepository,
     private readonly reflector: Reflector,
-    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+    @InjectConfig('ingest') private readonly ingest: WriterConfig['ingest'],
   ) {
-    this.sharedToken =
-      config.ingest.sharedToken === null ? null : digest(config.ingest.sharedToken);
+    this.sharedToken = ingest.sharedToken === null ? null : digest(ingest.sharedToken);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -73,7 +66,7 @@ export class BearerAuthGuard implements CanActivate {
   private async authenticate(header: string | undefined): Promise<Principal> {
     const token = /^Bearer ([\x21-\x7e]+)$/i.exec(header ?? '')?.[1];
     if (token === undefined) {
-      if (this.config.ingest.authDisabled) {
+      if (this.ingest.authDisabled) {
         return AUTH_DISABLED_PRINCIPAL;
       }
       throw new UnauthenticatedError();

@@ -6,7 +6,8 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DatabaseBugError, databaseError, InvalidEventError, RescindError } from '../errors';
+import { DatabaseBugError, InvalidEventError, type RescindErrorCode } from '../errors';
+import { classifyFailure } from '../failure';
 import { loggedUrl } from './request-log';
 
 /** RFC 9457 problem details, plus our stable `code` and `retriable` flag. */
@@ -36,6 +37,44 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/**
+ * The status each error code is answered with: the domain errors name what went wrong, this
+ * transport decides how HTTP says it. A new code does not compile until it has a status here.
+ */
+const HTTP_STATUS: Record<RescindErrorCode, number> = {
+  invalid_event: 422,
+  malformed_json: 400,
+  unsupported_schema_version: 422,
+  unsupported_media_type: 415,
+  // 400, not 422: the problem is the request line or its headers, not a body it understood.
+  invalid_query: 400,
+  invalid_header: 400,
+  // draft-parecki-oauth-global-token-revocation §3.4.2: a malformed or unsupported request.
+  invalid_request: 400,
+  unsupported_subject_format: 400,
+  unsupported_subject: 400,
+  unknown_employee: 422,
+  malformed_webhook: 400,
+  invalid_webhook_signature: 401,
+  webhook_replay: 409,
+  idempotency_conflict: 409,
+  unauthenticated: 401,
+  forbidden: 403,
+  confirmation_required: 422,
+  not_found: 404,
+  rule_not_active: 409,
+  unpublishable_rule: 422,
+  unstorable_input: 422,
+  storage_conflict: 409,
+  storage_unavailable: 503,
+  internal_error: 500,
+};
+
+/** The HTTP status a RescindError of this code is answered with. */
+export function httpStatus(code: RescindErrorCode): number {
+  return HTTP_STATUS[code];
+}
+
 /** Fastify's own request errors (raised before a handler runs) and what we call them. */
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
@@ -49,12 +88,13 @@ export function toProblem(thrown: unknown, instance?: string): ProblemDetails {
   // Wherever a query ran (guard, repository, use case), what the database said decides: a lost
   // database is "retry later" (503), a value it cannot hold 422, a constraint 409, anything else
   // a 500 that retrying does not fix. No database error is a retriable 500.
-  const error = databaseError(thrown) ?? thrown;
-  if (error instanceof RescindError) {
+  const { error } = classifyFailure(thrown);
+  if (error !== null) {
+    const status = HTTP_STATUS[error.code];
     return {
       type: `urn:rescind:problem:${error.code}`,
-      title: TITLES[error.status] ?? 'Error',
-      status: error.status,
+      title: TITLES[status] ?? 'Error',
+      status,
       // The database's own words about a bug are for the log, never for the client.
       detail: error instanceof DatabaseBugError ? DatabaseBugError.publicDetail : error.message,
       instance,
@@ -63,25 +103,25 @@ export function toProblem(thrown: unknown, instance?: string): ProblemDetails {
       ...(error instanceof InvalidEventError ? { errors: error.errors } : {}),
     };
   }
-  if (error instanceof HttpException) {
-    const status = error.getStatus();
+  if (thrown instanceof HttpException) {
+    const status = thrown.getStatus();
     const code = (TITLES[status] ?? 'error').toLowerCase().replace(/ /g, '_');
     return {
       type: `urn:rescind:problem:${code}`,
       title: TITLES[status] ?? 'Error',
       status,
-      detail: error.message,
+      detail: thrown.message,
       instance,
       code,
       retriable: status === 429 || status >= 500,
     };
   }
-  const fastifyError = error as { statusCode?: unknown; code?: unknown; message?: unknown };
+  const fastifyError = thrown as { statusCode?: unknown; code?: unknown; message?: unknown };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
     const status = fastifyError.statusCode;
     const code =
       (typeof fastifyError.code === 'string' && FASTIFY_CODES[fastifyError.code]) ||
-      (error instanceof SyntaxError ? 'malformed_json' : 'bad_request');
+      (thrown instanceof SyntaxError ? 'malformed_json' : 'bad_request');
     return {
       type: `urn:rescind:problem:${code}`,
       title: TITLES[status] ?? 'Error',
@@ -92,6 +132,8 @@ export function toProblem(thrown: unknown, instance?: string): ProblemDetails {
       retriable: false,
     };
   }
+  // A bug (classifyFailure): never retried by our own transports. The client is still told it
+  // may retry, as it always was: it cannot know whether the failure depended on its request.
   return {
     type: 'urn:rescind:problem:internal_error',
     title: 'Internal Server Error',

@@ -6,6 +6,7 @@ import {
   fingerprint,
   NON_CREDENTIAL_MEMBERS,
   redactJson,
+  redactSourceEvent,
   Scrubber,
   suggestsCredential,
 } from './credential-redaction';
@@ -160,5 +161,34 @@ describe(Scrubber.name, () => {
       `bad ${fingerprint(JWS)}; ${fingerprint(OPAQUE)}`,
     );
     expect(scrubber.scrub(`already ${fingerprint('x')}`)).toBe(`already ${fingerprint('x')}`);
+  });
+});
+
+describe(redactSourceEvent.name, () => {
+  const leaked = SOURCE_EVENT_SCHEMAS.siem.parse({
+    id: 'siem-1',
+    type: 'token.leaked',
+    occurredAt: '2030-01-01T00:00:00.000Z',
+    severity: 'high',
+    token: OPAQUE,
+  });
+
+  it('replaces a leaked token by sha256:<tokenHash>, the fingerprint stored idempotency keys were made with', () => {
+    const redacted = redactSourceEvent(leaked);
+    expect(redacted).toEqual({ ...leaked, token: `sha256:${tokenHash(OPAQUE)}` });
+    expect(JSON.stringify(redacted)).not.toContain(OPAQUE);
+    // The same fingerprint a dead letter or a log line shows for that token.
+    expect(redacted).toMatchObject({ token: fingerprint(OPAQUE) });
+    expect(redactJson(leaked).value).toMatchObject({ token: fingerprint(OPAQUE) });
+  });
+
+  it('leaves an event without a token as it is', () => {
+    const terminated = SOURCE_EVENT_SCHEMAS.hr.parse({
+      id: 'hr-1',
+      type: 'employee.terminated',
+      occurredAt: '2030-01-01T00:00:00.000Z',
+      subject: 'alice',
+    });
+    expect(redactSourceEvent(terminated)).toBe(terminated);
   });
 });

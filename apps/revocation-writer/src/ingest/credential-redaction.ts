@@ -1,3 +1,4 @@
+import type { SourceEventV1 } from '@rescind/contracts';
 import { createHash } from 'node:crypto';
 
 /*
@@ -7,9 +8,25 @@ import { createHash } from 'node:crypto';
  * heuristics, so they err on the side of fingerprinting: the original stays on the input topic.
  */
 
-/** `sha256:<base64url>`: for text, the same digest as the contracts' `tokenHash` (token_hash rules). */
+/**
+ * `sha256:<base64url>`, what replaces anything that may be a credential: for text, the same
+ * digest as the contracts' `tokenHash` (the value of token_hash rules).
+ */
 export function fingerprint(data: string | Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('base64url')}`;
+}
+
+/**
+ * A source event as it may be kept (its idempotency fingerprint): the one member that carries a
+ * credential by contract, a leaked `token`, replaced by its {@link fingerprint}, so the raw
+ * token is never stored. Everything else stays, as the event's identity. (Dead letters and
+ * logs, which may meet anything, go through {@link redactJson} and {@link Scrubber}.)
+ */
+export function redactSourceEvent(event: SourceEventV1): SourceEventV1 {
+  if ('token' in event && typeof event.token === 'string') {
+    return { ...event, token: fingerprint(event.token) };
+  }
+  return event;
 }
 
 const FINGERPRINT = /^sha256:[A-Za-z0-9_-]{43}$/;

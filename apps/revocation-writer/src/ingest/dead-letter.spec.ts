@@ -1,9 +1,9 @@
-import { tokenHash } from '@rescind/contracts';
+import { DeadLetterHeaders, tokenHash } from '@rescind/contracts';
 import type { IHeaders, Message } from 'kafkajs';
 import { createHash } from 'node:crypto';
 import { IdempotencyConflictError, InvalidEventError, RescindError } from '../errors';
 import { fingerprint } from './credential-redaction';
-import { DeadLetterHeaders, deadLetterOf, type FailedRecord, RedactedRecord } from './dead-letter';
+import { deadLetterOf, type FailedRecord, RedactedRecord } from './dead-letter';
 
 const failedAt = new Date('2030-01-02T03:04:05.000Z');
 const b64 = (json: unknown) => Buffer.from(JSON.stringify(json)).toString('base64url');
@@ -114,11 +114,7 @@ describe(deadLetterOf.name, () => {
     ['a JWT in any member', JSON.stringify({ id: 's-1', note: `Bearer ${JWT}` })],
   ])('carries no byte of the token when it is %s', (_, value) => {
     const secret = value.includes(JWT) ? JWT : value.includes(OPAQUE) ? OPAQUE : READABLE;
-    const letter = deadLetterOf(
-      record(value),
-      new RescindError('invalid_event', 'x', 422, false),
-      failedAt,
-    );
+    const letter = deadLetterOf(record(value), new RescindError('invalid_event', 'x'), failedAt);
     expectNowhere(letter, secret);
   });
 

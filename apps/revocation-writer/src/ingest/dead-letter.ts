@@ -1,7 +1,13 @@
+import {
+  DeadLetterHeaders,
+  type DeadLetterValue,
+  type Fingerprinted,
+  SourceEventHeaders,
+} from '@rescind/contracts';
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { IHeaders, Message } from 'kafkajs';
-import { RescindError } from '../errors';
+import { classifyFailure } from '../failure';
 import {
   containsJose,
   containsOpaqueSecret,
@@ -11,36 +17,6 @@ import {
   Scrubber,
   wordsOf,
 } from './credential-redaction';
-
-/** Headers of a dead letter: why, where the original came from, and how its value was redacted. */
-export const DeadLetterHeaders = {
-  reason: 'rescind-dlq-reason',
-  detail: 'rescind-dlq-detail',
-  topic: 'rescind-dlq-source-topic',
-  partition: 'rescind-dlq-source-partition',
-  offset: 'rescind-dlq-source-offset',
-  failedAt: 'rescind-dlq-failed-at',
-  /** `json` or `fingerprint` (see {@link DeadLetterValue}); absent when the record had no value. */
-  value: 'rescind-dlq-value',
-} as const;
-
-/**
- * What a dead letter's value is. `json`: the original JSON, re-serialised, with every member
- * that may hold a credential replaced by `sha256:<base64url>` (credential-redaction.ts says
- * which are kept). `fingerprint`: the original was not JSON, so nothing of it could be told
- * apart from a token; the value is a {@link Fingerprinted} document instead of its bytes.
- */
-export type DeadLetterValue = 'json' | 'fingerprint';
-
-/** The value of a dead letter whose original was not JSON: which bytes, not the bytes. */
-export interface Fingerprinted {
-  redacted: true;
-  reason: 'not_json';
-  /** SHA-256 of the original bytes, hex: to match it with the record on the input topic. */
-  sha256: string;
-  /** Length of the original value in bytes. */
-  bytes: number;
-}
 
 /** An input record that can never be processed, and where it was read. */
 export interface FailedRecord {
@@ -54,13 +30,12 @@ export interface FailedRecord {
 
 /**
  * Headers whose values a dead letter keeps: those the input topics document or the writer reads
- * (README: `content-type`, `rescind-schema-version`; W3C trace context). Any other header keeps
- * its name, but its value is fingerprinted: a producer's own header may carry anything, and a
- * credential's (`authorization`, `x-api-key`, `cookie`) does.
+ * (SourceEventHeaders; W3C trace context). Any other header keeps its name, but its value is
+ * fingerprinted: a producer's own header may carry anything, and a credential's
+ * (`authorization`, `x-api-key`, `cookie`) does.
  */
-const KNOWN_HEADERS = new Set([
-  'content-type',
-  'rescind-schema-version',
+const KNOWN_HEADERS = new Set<string>([
+  ...Object.values(SourceEventHeaders),
   'traceparent',
   'tracestate',
 ]);
@@ -185,9 +160,10 @@ function parseJson(text: string): { value: unknown } | undefined {
 }
 
 /**
- * The dead letter of `record`: its key, value and headers redacted ({@link RedactedRecord}),
- * plus the reason (the error's stable code), the scrubbed error message, and where it came from
- * in `rescind-dlq-*` headers. The record itself stays on its input topic; the headers say where.
+ * The dead letter of `record` (DeadLetterHeaders in the contracts): its key, value and headers
+ * redacted ({@link RedactedRecord}), plus the reason (the stable code of what the error means,
+ * `internal_error` for a bug), the scrubbed error message, and where it came from. The record
+ * itself stays on its input topic; the headers say where.
  */
 export function deadLetterOf(
   record: FailedRecord,
@@ -195,7 +171,7 @@ export function deadLetterOf(
   failedAt: Date,
   redacted: RedactedRecord = new RedactedRecord(record),
 ): Message {
-  const reason = error instanceof RescindError ? error.code : 'internal_error';
+  const reason = classifyFailure(error).error?.code ?? 'internal_error';
   const detail = redacted.scrub(error instanceof Error ? error.message : String(error));
   return {
     key: redacted.key,

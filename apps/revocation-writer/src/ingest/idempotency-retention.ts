@@ -1,12 +1,11 @@
 import {
-  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { BatchedPurge } from '../database/batched-purge';
 import { ProcessedEventsRepository } from '../write-path/processed-events.repository';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
@@ -27,10 +26,9 @@ export class IdempotencyRetention implements OnApplicationBootstrap, OnModuleDes
     dataSource: DataSource,
     processedEvents: ProcessedEventsRepository,
     webhookDeliveries: WebhookDeliveriesRepository,
-    @Inject(WRITER_CONFIG) config: WriterConfig,
+    @InjectConfig('idempotency') { retentionDays }: WriterConfig['idempotency'],
   ) {
     const logger = new Logger(IdempotencyRetention.name);
-    const { retentionDays } = config.idempotency;
     this.purges = [
       new BatchedPurge(
         'idempotency record',

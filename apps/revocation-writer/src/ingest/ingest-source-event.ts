@@ -1,7 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { type EventSourceName, SOURCE_EVENT_SCHEMAS, type SourceEventV1 } from '@rescind/contracts';
 import type { Principal } from '../auth/permissions';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { parseBody } from '../http/validation';
 import { RulePolicy } from '../write-path/rule-policy';
 import { eventSha256 } from './canonical-json';
@@ -11,7 +11,8 @@ import type {
   IdentifiedRevocationCommand,
   RevocationResult,
 } from '../write-path/revocation-command';
-import { mapSourceEvent, redactSourceEvent } from './source-event.mapper';
+import { redactSourceEvent } from './credential-redaction';
+import { mapSourceEvent } from './source-event.mapper';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDeliveryGuard } from './webhook-delivery-guard';
 
@@ -45,7 +46,7 @@ export class IngestSourceEvent {
     private readonly recordRevocation: RecordRevocation,
     private readonly webhookDeliveries: WebhookDeliveriesRepository,
     private readonly policy: RulePolicy,
-    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+    @InjectConfig('sources') private readonly sources: WriterConfig['sources'],
   ) {}
 
   async execute(input: SourceEventInput): Promise<RevocationResult> {
@@ -53,7 +54,7 @@ export class IngestSourceEvent {
     const mapped = mapSourceEvent(input.source, event, {
       receivedAtMs: input.receivedAt.getTime(),
       policy: this.policy,
-      employees: this.config.sources.employees,
+      employees: this.sources.employees,
     });
     // A leaked token is fingerprinted by its hash: raw tokens are never stored.
     const bodySha256 = eventSha256(redactSourceEvent(event));

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { configSliceToken, type WriterConfig } from '../config/config';
 import { WritePathModule } from '../write-path/write-path.module';
 import { IdempotencyRetention } from './idempotency-retention';
 import { IngestSourceEvent } from './ingest-source-event';
@@ -22,8 +22,9 @@ import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
     SourceAuthGuard,
     {
       provide: KafkaIngestServer,
-      useFactory: (config: WriterConfig) => new KafkaIngestServer(kafkaIngestOptions(config)),
-      inject: [WRITER_CONFIG],
+      useFactory: (kafka: WriterConfig['kafka'], sources: WriterConfig['sources']) =>
+        new KafkaIngestServer(kafkaIngestOptions({ kafka, sources })),
+      inject: [configSliceToken('kafka'), configSliceToken('sources')],
     },
   ],
 })

@@ -1,6 +1,10 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { type EventSourceName, SOURCE_EVENT_SCHEMA_VERSION } from '@rescind/contracts';
+import {
+  type EventSourceName,
+  SOURCE_EVENT_SCHEMA_VERSION,
+  SourceEventHeaders,
+} from '@rescind/contracts';
 import type { IHeaders } from 'kafkajs';
 import { RescindError } from '../errors';
 import { IngestSourceEvent } from './ingest-source-event';
@@ -44,22 +48,20 @@ export class KafkaIngestConsumer {
   }
 
   private async consume(source: EventSourceName, record: SourceEventRecord): Promise<void> {
-    const version = headerText(record.headers, 'rescind-schema-version');
+    const version = headerText(record.headers, SourceEventHeaders.schemaVersion);
     if (version !== undefined && version !== SOURCE_EVENT_SCHEMA_VERSION) {
       // Echoed only when it reads like a version: the message goes to logs and dead letters.
       const named = /^v?[0-9][0-9.]{0,7}$/.test(version) ? ` "${version}"` : '';
       throw new RescindError(
         'unsupported_schema_version',
         `schema version${named} is not supported (expected "${SOURCE_EVENT_SCHEMA_VERSION}")`,
-        422,
-        false,
       );
     }
     let body: unknown;
     try {
       body = JSON.parse(record.value?.toString('utf8') ?? '');
     } catch {
-      throw new RescindError('malformed_json', 'the message value is not JSON', 400, false);
+      throw new RescindError('malformed_json', 'the message value is not JSON');
     }
     const traceContext: Record<string, string> = {};
     for (const name of ['traceparent', 'tracestate']) {

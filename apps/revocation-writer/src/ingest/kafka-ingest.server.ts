@@ -5,7 +5,7 @@ import {
   type MessageHandler,
   Server,
 } from '@nestjs/microservices';
-import { type EventSourceName } from '@rescind/contracts';
+import { backoffDelay, type EventSourceName } from '@rescind/contracts';
 import { type Consumer, type EachMessagePayload, Kafka, logLevel, type Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isObservable, lastValueFrom } from 'rxjs';
@@ -13,7 +13,7 @@ import { type WriterConfig } from '../config/config';
 import { type KafkaSecurity } from '../config/kafka-security';
 import { RescindError } from '../errors';
 import { deadLetterOf, RedactedRecord } from './dead-letter';
-import { isUnexpected, retryVerdict } from './retry-verdict';
+import { retryVerdict } from './retry-verdict';
 import {
   KAFKA_INGEST_TRANSPORT,
   type SourceEventRecord,
@@ -35,7 +35,9 @@ export interface KafkaIngestOptions {
   deadLetterTopic: string;
 }
 
-export function kafkaIngestOptions(config: WriterConfig): KafkaIngestOptions {
+export function kafkaIngestOptions(
+  config: Pick<WriterConfig, 'kafka' | 'sources'>,
+): KafkaIngestOptions {
   const { sources, topics, groupId, maxWaitMs, sessionTimeoutMs, deadLetterTopic } =
     config.sources.kafka;
   return {
@@ -52,6 +54,11 @@ export function kafkaIngestOptions(config: WriterConfig): KafkaIngestOptions {
   };
 }
 
+/** Between attempts to reach the input topics while Kafka is away. */
+const CONNECT_BACKOFF = { initialMs: 1000, capMs: 30_000 };
+/** Between attempts at a record while PostgreSQL is away; short, the partition waits meanwhile. */
+const RECORD_BACKOFF = { initialMs: 200, capMs: 5000 };
+
 /** The error that leaves a message uncommitted on shutdown: another writer gets it again. */
 class StoppingError extends Error {}
 
@@ -64,9 +71,9 @@ class StoppingError extends Error {}
  *    with the record's original bytes;
  * 2. a retriable failure (PostgreSQL unreachable) is retried with back-off, heartbeating, for as
  *    long as it lasts: the partition waits, nothing after it is processed or committed;
- * 3. a record that can never be processed goes to the dead-letter topic (redacted: never a raw
- *    token, see RedactedRecord; the reason and the original's position in headers) and the
- *    partition moves on;
+ * 3. a record that can never be processed (rejected, or it met a bug: retryVerdict) goes to the
+ *    dead-letter topic at once (redacted: never a raw token, see RedactedRecord; the reason and
+ *    the original's position in headers) and the partition moves on;
  * 4. only then, after the transaction or the dead letter is durable, `offset + 1` is committed.
  *
  * It connects in the background and retries while Kafka is unreachable, so the writer starts
@@ -150,7 +157,7 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
         return;
       } catch (error) {
         await this.disconnect();
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        const delay = backoffDelay(attempt, CONNECT_BACKOFF);
         this.logger.warn(`input topics unavailable (${String(error)}); retrying in ${delay} ms`);
         await sleep(delay, undefined, { signal: this.stopping.signal, ref: false }).catch(
           () => undefined,
@@ -217,7 +224,6 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
     // `token.leaked` carries one); worked out once, when first needed.
     let redacted: RedactedRecord | undefined;
     const redact = (): RedactedRecord => (redacted ??= new RedactedRecord(record));
-    let unexpectedFailures = 0;
     for (let attempt = 1; ; attempt++) {
       if (this.stopping.signal.aborted) {
         throw new StoppingError('shutting down: the offset stays uncommitted');
@@ -226,10 +232,7 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
         await this.invoke(handler, record, context);
         break;
       } catch (error) {
-        if (isUnexpected(error)) {
-          unexpectedFailures++;
-        }
-        if (retryVerdict(error, unexpectedFailures) === 'dead-letter') {
+        if (retryVerdict(error) === 'dead-letter') {
           this.logger.warn(
             `dead-lettering ${topic}/${partition}@${message.offset}: ${redact().scrub(explain(error))}`,
           );
@@ -247,7 +250,7 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
           });
           break;
         }
-        const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
+        const delay = backoffDelay(attempt, RECORD_BACKOFF);
         this.logger.warn(
           `${topic}/${partition}@${message.offset}: ${redact().scrub(explain(error))}; retrying in ${delay} ms`,
         );

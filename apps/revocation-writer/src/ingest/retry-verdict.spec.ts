@@ -1,7 +1,10 @@
 import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
+import { z } from 'zod';
 import { InvalidEventError, StorageUnavailableError } from '../errors';
-import { isUnexpected, MAX_UNEXPECTED_FAILURES, retryVerdict } from './retry-verdict';
+import { parseBody } from '../http/validation';
+import { WebhookVerificationError } from './webhook-signature';
+import { retryVerdict } from './retry-verdict';
 
 const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
   code: 'ECONNREFUSED',
@@ -15,24 +18,33 @@ const fromPostgres = (code: string, message: string) =>
     Object.assign(new DatabaseError(message, 0, 'error'), { code, severity: 'ERROR' }),
   );
 
+/** What a handler threw, and so what the Kafka ingest does with the record. */
+const thrownBy = (run: () => unknown): unknown => {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected it to throw');
+};
+
 describe(retryVerdict.name, () => {
-  it('retries a PostgreSQL outage however often it failed: an outage is never dead-lettered', () => {
+  it('retries a PostgreSQL outage: an outage is never dead-lettered', () => {
     for (const error of [refused, new StorageUnavailableError(refused)]) {
-      expect(isUnexpected(error)).toBe(false);
-      expect(retryVerdict(error, 1_000)).toBe('retry');
+      expect(retryVerdict(error)).toBe('retry');
     }
   });
 
   it.each([
+    ['08006', 'connection failure'],
+    ['53300', 'too many connections'],
     ['57P01', 'terminating connection due to administrator command'],
+    ['40001', 'could not serialize access'],
     ['40P01', 'deadlock detected'],
     ['25006', 'cannot execute INSERT in a read-only transaction'],
-  ])(
-    'retries a database that is not there right now (SQLSTATE %s) however often it failed',
-    (code, message) => {
-      expect(retryVerdict(fromPostgres(code, message), 1_000)).toBe('retry');
-    },
-  );
+  ])('retries a database that is not there right now (SQLSTATE %s: %s)', (code, message) => {
+    expect(retryVerdict(fromPostgres(code, message))).toBe('retry');
+  });
 
   it.each([
     ['22021', 'invalid byte sequence for encoding "UTF8": 0x00', 'input it cannot store'],
@@ -41,32 +53,38 @@ describe(retryVerdict.name, () => {
     ['42P01', 'relation "outbox" does not exist', 'a bug (retrying does not fix it)'],
     ['XX000', 'cache lookup failed', 'an internal error'],
   ])('dead-letters SQLSTATE %s at the first attempt: %s is %s, never retried', (code, message) => {
-    const error = fromPostgres(code, message);
-    expect(isUnexpected(error)).toBe(false);
-    expect(retryVerdict(error, 0)).toBe('dead-letter');
+    expect(retryVerdict(fromPostgres(code, message))).toBe('dead-letter');
   });
 
-  it('dead-letters a record the domain rejects at once', () => {
-    const error = new InvalidEventError([{ pointer: '/subject', detail: 'is required' }]);
-    expect(isUnexpected(error)).toBe(false);
-    expect(retryVerdict(error, 0)).toBe('dead-letter');
+  it('dead-letters a record the domain rejects', () => {
+    const invalid = thrownBy(() => parseBody(z.object({ subject: z.string() }), { subject: 1 }));
+    expect(invalid).toBeInstanceOf(InvalidEventError);
+    const rejected = [
+      invalid,
+      new InvalidEventError([{ pointer: '/subject', detail: 'is required' }]),
+      new WebhookVerificationError('no webhook-signature matches'),
+    ];
+    for (const error of rejected) {
+      expect(retryVerdict(error)).toBe('dead-letter');
+    }
   });
 
-  it(`retries a bug ${MAX_UNEXPECTED_FAILURES - 1} times, then dead-letters it so that the partition moves on (nestjs/nest#14664)`, () => {
-    const bug = new TypeError("Cannot read properties of undefined (reading 'sub')");
-    expect(isUnexpected(bug)).toBe(true);
-    const verdicts = Array.from({ length: MAX_UNEXPECTED_FAILURES }, (_, i) =>
-      retryVerdict(bug, i + 1),
-    );
-    expect(verdicts).toEqual([
-      ...Array<string>(MAX_UNEXPECTED_FAILURES - 1).fill('retry'),
-      'dead-letter',
-    ]);
+  it('dead-letters a bug (TypeError, RangeError, a raw ZodError) at the first failure, never retried as if it were an outage', () => {
+    const bugs = [
+      thrownBy(() => (undefined as unknown as { sub: string }).sub),
+      thrownBy(() => new Date(Number.NaN).toISOString()),
+      thrownBy(() => z.object({ subject: z.string() }).parse({})),
+      'a thrown string',
+    ];
+    expect(bugs[0]).toBeInstanceOf(TypeError);
+    expect(bugs[1]).toBeInstanceOf(RangeError);
+    expect(bugs[2]).toBeInstanceOf(z.ZodError);
+    for (const bug of bugs) {
+      expect(retryVerdict(bug)).toBe('dead-letter');
+    }
   });
 
-  it("treats Nest's generic RPC error (what a handler's error becomes without RethrowToTransport) as unexpected", () => {
-    const generic = { status: 'error', message: 'Internal server error' };
-    expect(isUnexpected(generic)).toBe(true);
-    expect(retryVerdict(generic, MAX_UNEXPECTED_FAILURES)).toBe('dead-letter');
+  it("dead-letters Nest's generic RPC error (what a handler's error becomes without RethrowToTransport)", () => {
+    expect(retryVerdict({ status: 'error', message: 'Internal server error' })).toBe('dead-letter');
   });
 });

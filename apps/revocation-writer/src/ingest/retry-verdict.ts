@@ -1,26 +1,18 @@
-import { databaseError, RescindError } from '../errors';
-
-/** Unknown errors are retried this often before the record is dead-lettered: no stuck partition. */
-export const MAX_UNEXPECTED_FAILURES = 5;
-
-/** Neither a database error nor a domain error: a bug in our code, or something nobody foresaw. */
-export function isUnexpected(error: unknown): boolean {
-  return !(error instanceof RescindError) && databaseError(error) === undefined;
-}
+import { classifyFailure } from '../failure';
 
 /**
- * Retry or dead-letter an input record whose handler threw `error`? A database error means what
- * the one classifier says (`databaseError`, as over HTTP): a PostgreSQL outage is always retried,
- * however long it lasts (never dead-lettered); a value PostgreSQL cannot store, a constraint
- * violation or any other database error (a bug, which retrying does not fix) is dead-lettered at
- * once. A domain error says so itself (`retriable`). Anything else is retried until it has failed
- * `MAX_UNEXPECTED_FAILURES` times, then dead-lettered, so that one record cannot stop its
- * partition for good (the stock Kafka transport retries it forever: nestjs/nest#14664).
+ * Retry or dead-letter an input record whose handler threw `error`? What it means is
+ * {@link classifyFailure}'s to say, as for HTTP and SSF; this is what the Kafka ingest does with
+ * each verdict:
+ *
+ * - retry later (a PostgreSQL outage): retried with back-off for as long as it lasts, never
+ *   dead-lettered; the partition waits;
+ * - reject (the domain refuses it, a value PostgreSQL cannot store, a constraint): dead-lettered;
+ * - bug (any other database error, a `TypeError`, anything nobody foresaw): dead-lettered at the
+ *   first failure. Retrying would run into the same bug, and hold the partition meanwhile (the
+ *   stock Kafka transport retries it forever: nestjs/nest#14664); the dead letter keeps the
+ *   record for a replay once the bug is fixed.
  */
-export function retryVerdict(error: unknown, unexpectedFailures: number): 'retry' | 'dead-letter' {
-  const known = databaseError(error) ?? error;
-  if (known instanceof RescindError) {
-    return known.retriable ? 'retry' : 'dead-letter';
-  }
-  return unexpectedFailures < MAX_UNEXPECTED_FAILURES ? 'retry' : 'dead-letter';
+export function retryVerdict(error: unknown): 'retry' | 'dead-letter' {
+  return classifyFailure(error).verdict === 'retry' ? 'retry' : 'dead-letter';
 }

@@ -1,14 +1,13 @@
 import {
   type CanActivate,
   type ExecutionContext,
-  Inject,
   Injectable,
   type RawBodyRequest,
 } from '@nestjs/common';
 import type { EventSourceName } from '@rescind/contracts';
 import { type AuthenticatedRequest, BearerAuthGuard } from '../auth/auth.guard';
 import { hasPermission } from '../auth/permissions';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { ForbiddenError, NotFoundError } from '../errors';
 import { verifyWebhook, WebhookVerificationError } from './webhook-signature';
 
@@ -38,7 +37,7 @@ function sourceOf(request: SourceRequest): EventSourceName {
 export class SourceAuthGuard implements CanActivate {
   constructor(
     private readonly bearer: BearerAuthGuard,
-    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+    @InjectConfig('sources') private readonly sources: WriterConfig['sources'],
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -46,7 +45,7 @@ export class SourceAuthGuard implements CanActivate {
     const source = sourceOf(request);
     const signature = request.headers['webhook-signature'];
     if (signature !== undefined) {
-      const secrets = this.config.sources.webhookSecrets[source];
+      const secrets = this.sources.webhookSecrets[source];
       if (!secrets) {
         throw new WebhookVerificationError(
           `signed webhooks are not enabled for source "${source}"`,
@@ -60,7 +59,7 @@ export class SourceAuthGuard implements CanActivate {
         },
         request.rawBody ?? Buffer.alloc(0),
         secrets,
-        this.config.sources.webhookToleranceSeconds,
+        this.sources.webhookToleranceSeconds,
         Date.now(),
       );
       request.principal = { id: `webhook:${source}`, name: `${source} webhook`, role: source };

@@ -30,8 +30,6 @@ export class UnknownEmployeeError extends RescindError {
     super(
       'unknown_employee',
       `employee ${JSON.stringify(employeeId)} is not in the HR directory (HR_EMPLOYEE_DIRECTORY); nothing was revoked`,
-      422,
-      false,
     );
   }
 }
@@ -163,15 +161,4 @@ export function mapSourceEvent(
     case 'siem':
       return mapSiemEvent(event as SiemEventV1, ctx);
   }
-}
-
-/**
- * The event as it may be kept (idempotency fingerprint, dead letters): a leaked token is
- * replaced by its hash, so the raw token is never stored.
- */
-export function redactSourceEvent(event: SourceEventV1): SourceEventV1 {
-  if ('token' in event && typeof event.token === 'string') {
-    return { ...event, token: `sha256:${tokenHash(event.token)}` };
-  }
-  return event;
 }

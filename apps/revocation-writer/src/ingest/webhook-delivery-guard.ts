@@ -12,8 +12,6 @@ export class WebhookReplayError extends RescindError {
     super(
       'webhook_replay',
       `webhook-id ${JSON.stringify(webhookId)} from source "${source}" was already delivered with a different event; nothing was recorded (a retry resends the same body, a new event needs a new webhook-id)`,
-      409,
-      false,
     );
   }
 }

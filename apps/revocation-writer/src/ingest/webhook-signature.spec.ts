@@ -1,3 +1,4 @@
+import { httpStatus } from '../http/problem-details';
 import { signWebhook, verifyWebhook, WebhookVerificationError } from './webhook-signature';
 
 const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
@@ -57,7 +58,7 @@ describe(verifyWebhook.name, () => {
       try {
         verify(signature);
       } catch (error) {
-        return (error as WebhookVerificationError).status;
+        return httpStatus((error as WebhookVerificationError).code);
       }
       return undefined;
     };

@@ -4,12 +4,7 @@ import { RescindError } from '../errors';
 /** A webhook that fails the Standard Webhooks checks. Never retriable: the sender must fix it. */
 export class WebhookVerificationError extends RescindError {
   constructor(message: string, status: 400 | 401 = 401) {
-    super(
-      status === 400 ? 'malformed_webhook' : 'invalid_webhook_signature',
-      message,
-      status,
-      false,
-    );
+    super(status === 400 ? 'malformed_webhook' : 'invalid_webhook_signature', message);
   }
 }
 

@@ -1,25 +1,14 @@
-import { Controller, Get, Global, Header, Module } from '@nestjs/common';
-import { SkipThrottle } from '@nestjs/throttler';
-import { ALL_THROTTLERS } from '../http/rate-limit';
-import { OutboxModule } from '../outbox/outbox.module';
+import { Global, Module } from '@nestjs/common';
+import { MetricsController } from './metrics.controller';
 import { WriterMetrics } from './writer-metrics';
 
-/** Prometheus scrape endpoint. Expose it on an internal network only: it is not authenticated. */
-@Controller('metrics')
-@SkipThrottle(ALL_THROTTLERS)
-export class MetricsController {
-  constructor(private readonly metrics: WriterMetrics) {}
-
-  @Get()
-  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  scrape(): Promise<string> {
-    return this.metrics.scrape();
-  }
-}
-
+/**
+ * The writer's metrics. Depends on nothing of the writer: the parts that have something to
+ * report hold WriterMetrics and feed it (the outbox its backlog, OutboxRelayService), so no
+ * module imports back. Global, because nearly every capability counts something.
+ */
 @Global()
 @Module({
-  imports: [OutboxModule],
   controllers: [MetricsController],
   providers: [WriterMetrics],
   exports: [WriterMetrics],

@@ -1,8 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { Counter, Histogram } from '@opentelemetry/api';
+import type { Counter, Histogram, ObservableGauge } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { OutboxRepository } from '../outbox/outbox.repository';
 
 /**
  * The writer's own metrics, served for Prometheus at GET /metrics. A meter provider of its own
@@ -13,6 +12,7 @@ export class WriterMetrics implements OnModuleDestroy {
   private readonly reader = new PrometheusExporter({ preventServerStart: true });
   private readonly provider = new MeterProvider({ readers: [this.reader] });
   private readonly serializer = new PrometheusSerializer();
+  private readonly meter = this.provider.getMeter('rescind-writer');
   /** Events (and operator/OAuth requests) by source and outcome. */
   readonly ingested: Counter;
   /** From the writer's commit to the broker's acknowledgement. */
@@ -25,9 +25,12 @@ export class WriterMetrics implements OnModuleDestroy {
    * (neither: delivered again later).
    */
   readonly ssfPolledSets: Counter;
+  /** Outbox messages not yet published, and the age of the oldest: fed by the outbox. */
+  private readonly outboxPending: ObservableGauge;
+  private readonly outboxOldestAge: ObservableGauge;
 
-  constructor(outbox: OutboxRepository) {
-    const meter = this.provider.getMeter('rescind-writer');
+  constructor() {
+    const meter = this.meter;
     this.ingested = meter.createCounter('rescind_events_ingested', {
       description: 'Revocation requests by source and outcome',
     });
@@ -44,22 +47,29 @@ export class WriterMetrics implements OnModuleDestroy {
     this.ssfPolledSets = meter.createCounter('rescind_ssf_polled_sets', {
       description: 'SETs received by polling SSF transmitters, by outcome',
     });
-    const pending = meter.createObservableGauge('rescind_outbox_pending', {
+    this.outboxPending = meter.createObservableGauge('rescind_outbox_pending', {
       description: 'Outbox messages not yet published',
     });
-    const oldest = meter.createObservableGauge('rescind_outbox_oldest_age', {
+    this.outboxOldestAge = meter.createObservableGauge('rescind_outbox_oldest_age', {
       description: 'Age of the oldest unpublished outbox message',
       unit: 'ms',
     });
-    meter.addBatchObservableCallback(
+  }
+
+  /**
+   * Reads the outbox backlog at each scrape. A failed read (PostgreSQL away) leaves both gauges
+   * out of that scrape rather than failing it.
+   */
+  observeOutboxBacklog(read: () => Promise<{ pending: number; oldestAgeMs: number | null }>): void {
+    this.meter.addBatchObservableCallback(
       async (result) => {
-        const backlog = await outbox.backlog().catch(() => null);
+        const backlog = await read().catch(() => null);
         if (backlog) {
-          result.observe(pending, backlog.pending);
-          result.observe(oldest, backlog.oldestAgeMs ?? 0);
+          result.observe(this.outboxPending, backlog.pending);
+          result.observe(this.outboxOldestAge, backlog.oldestAgeMs ?? 0);
         }
       },
-      [pending, oldest],
+      [this.outboxPending, this.outboxOldestAge],
     );
   }
 

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/config';
+import { httpStatus } from '../http/problem-details';
 import { RulePolicy } from '../write-path/rule-policy';
 import {
   GlobalRevocationRequestError,
@@ -27,7 +28,7 @@ function codeOf(run: () => unknown): string {
     run();
   } catch (e) {
     if (e instanceof GlobalRevocationRequestError) {
-      expect(e.status).toBe(400);
+      expect(httpStatus(e.code)).toBe(400);
       return e.code;
     }
     throw e;

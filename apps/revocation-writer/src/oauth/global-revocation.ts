@@ -7,7 +7,7 @@ import type { RulePolicy } from '../write-path/rule-policy';
 /** draft-parecki-oauth-global-token-revocation §3.4.2: a malformed or unsupported request is 400. */
 export class GlobalRevocationRequestError extends RescindError {
   constructor(code: 'invalid_request' | 'unsupported_subject_format', message: string) {
-    super(code, message, 400, false);
+    super(code, message);
   }
 }
 

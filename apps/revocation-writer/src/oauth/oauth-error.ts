@@ -1,5 +1,3 @@
-import { RescindError } from '../errors';
-
 /** Error codes of RFC 6749 §5.2, RFC 7009 §2.2.1 and RFC 6750 §3.1 that these endpoints use. */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -12,18 +10,20 @@ export type OAuthErrorCode =
   | 'server_error';
 
 /**
- * An error the OAuth endpoints answer as `{"error", "error_description"}` (RFC 6749 §5.2), not
- * as problem+json: OAuth client libraries parse this shape. `headers` go out with the answer
- * (`WWW-Authenticate`, `Allow`).
+ * An answer of the OAuth endpoints, `{"error", "error_description"}` (RFC 6749 §5.2), not
+ * problem+json: OAuth client libraries parse this shape. A transport error, not a domain one:
+ * the RFCs fix its code and status together, so it carries both; `headers` go out with it
+ * (`WWW-Authenticate`, `Allow`). Domain errors reach OAuth clients through OAuthExceptionFilter.
  */
-export class OAuthError extends RescindError {
+export class OAuthError extends Error {
   constructor(
     readonly error: OAuthErrorCode,
     description: string,
-    status = 400,
+    readonly status = 400,
     readonly headers: Record<string, string> = {},
   ) {
-    super(error, description, status, false);
+    super(description);
+    this.name = new.target.name;
   }
 }
 

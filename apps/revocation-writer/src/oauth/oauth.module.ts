@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { configSliceToken, type WriterConfig } from '../config/config';
 import { WritePathModule } from '../write-path/write-path.module';
 import { ActiveRulesRepository } from './active-rules.repository';
 import { GlobalRevocationController } from './global-revocation.controller';
@@ -24,8 +24,8 @@ import { TokenVerifier } from './token-verifier';
     // Built once: each issuer's key set (and a remote set's cache) lives as long as the writer.
     {
       provide: TokenVerifier,
-      inject: [WRITER_CONFIG],
-      useFactory: (config: WriterConfig) => new TokenVerifier(config.issuers),
+      inject: [configSliceToken('issuers')],
+      useFactory: (issuers: WriterConfig['issuers']) => new TokenVerifier(issuers),
     },
   ],
 })

@@ -1,16 +1,7 @@
-import {
-  Controller,
-  Header,
-  HttpCode,
-  Inject,
-  Logger,
-  Post,
-  Req,
-  UseFilters,
-} from '@nestjs/common';
+import { Controller, Header, HttpCode, Logger, Post, Req, UseFilters } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CredentialsRepository, type OAuthClient } from '../auth/credentials.repository';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { traceContextOf } from '../http/trace-context';
 import { RecordRevocation } from '../write-path/record-revocation';
 import type { RuleSpecUnlessInForce } from '../write-path/revocation-command';
@@ -41,9 +32,10 @@ export class RevocationController {
     private readonly verifier: TokenVerifier,
     private readonly recordRevocation: RecordRevocation,
     private readonly policy: RulePolicy,
-    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+    @InjectConfig('issuers') issuers: WriterConfig['issuers'],
+    @InjectConfig('oauth') private readonly oauth: WriterConfig['oauth'],
   ) {
-    this.trustedIssuers = config.issuers.map((i) => i.issuer);
+    this.trustedIssuers = issuers.map((i) => i.issuer);
   }
 
   /**
@@ -147,7 +139,7 @@ export class RevocationController {
     receivedAt: Date,
     request: FastifyRequest,
   ): Promise<void> {
-    if (!this.config.oauth.opaqueTokens) {
+    if (!this.oauth.opaqueTokens) {
       throw new OAuthError('unsupported_token_type', 'only JWTs can be revoked here');
     }
     const nowMs = receivedAt.getTime();

@@ -1,12 +1,11 @@
 import {
-  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { hostname } from 'node:os';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { KafkaPublisher } from './kafka-publisher';
 import { OutboxRepository } from './outbox.repository';
 import { PublishWatermark } from './publish-watermark';
@@ -33,16 +32,16 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestr
     private readonly outbox: OutboxRepository,
     private readonly publisher: KafkaPublisher,
     private readonly watermark: PublishWatermark,
-    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+    @InjectConfig('kafka') private readonly kafka: WriterConfig['kafka'],
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.kafka.heartbeatIntervalMs === 0) {
+    if (this.kafka.heartbeatIntervalMs === 0) {
       return;
     }
     this.timer = setInterval(() => {
       this.inFlight ??= this.beat().finally(() => (this.inFlight = null));
-    }, this.config.kafka.heartbeatIntervalMs);
+    }, this.kafka.heartbeatIntervalMs);
     this.timer.unref();
   }
 
@@ -59,7 +58,7 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestr
     // A read that hangs (PostgreSQL unreachable behind a connect timeout) must not hold the
     // heartbeat back: enforcement points would turn stale from the delay alone.
     const storeAnswered = await this.readWithin(
-      Math.max(50, Math.floor(this.config.kafka.heartbeatIntervalMs / 2)),
+      Math.max(50, Math.floor(this.kafka.heartbeatIntervalMs / 2)),
     );
     const claim = this.watermark.claim(Date.now(), storeAnswered);
     if (claim === null) {

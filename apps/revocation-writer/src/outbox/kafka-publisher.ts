@@ -1,14 +1,14 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import {
   type HeartbeatV1,
   heartbeatKey,
   INVALIDATION_SCHEMA,
   InvalidationHeaders,
+  topicSpecs,
 } from '@rescind/contracts';
 import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { ensureTopics } from '../topics/ensure-topics';
-import { writerTopicSpecs } from '../topics/writer-topics';
 import type { OutboxMessage } from './outbox.repository';
 
 export interface PublisherState {
@@ -43,11 +43,11 @@ export class KafkaPublisher implements OnApplicationShutdown {
   /** A send failed and none has been acknowledged since. */
   private unanswered = false;
 
-  constructor(@Inject(WRITER_CONFIG) private readonly config: WriterConfig) {
+  constructor(@InjectConfig('kafka') private readonly kafkaConfig: WriterConfig['kafka']) {
     this.kafka = new Kafka({
-      ...config.kafka.security,
-      clientId: config.kafka.clientId,
-      brokers: config.kafka.brokers,
+      ...kafkaConfig.security,
+      clientId: kafkaConfig.clientId,
+      brokers: kafkaConfig.brokers,
       logLevel: logLevel.NOTHING,
       connectionTimeout: 3000,
       // Fail fast and let the relay's own back-off pace the retries.
@@ -82,7 +82,7 @@ export class KafkaPublisher implements OnApplicationShutdown {
     try {
       const producer = await this.connectedProducer();
       await producer.send({
-        topic: this.config.kafka.invalidationTopic,
+        topic: this.kafkaConfig.invalidationTopic,
         acks: -1,
         messages: messages.map((m) => this.record(m)),
       });
@@ -140,7 +140,7 @@ export class KafkaPublisher implements OnApplicationShutdown {
     const value = JSON.stringify(heartbeat);
     const partitions = await this.partitions();
     await producer.send({
-      topic: this.config.kafka.invalidationTopic,
+      topic: this.kafkaConfig.invalidationTopic,
       acks: 1,
       messages: partitions.map((partition) => ({
         partition,
@@ -165,7 +165,7 @@ export class KafkaPublisher implements OnApplicationShutdown {
     await admin.connect();
     try {
       const { topics } = await admin.fetchTopicMetadata({
-        topics: [this.config.kafka.invalidationTopic],
+        topics: [this.kafkaConfig.invalidationTopic],
       });
       const ids = (topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
       this.partitionCache = { ids, at: Date.now() };
@@ -184,8 +184,8 @@ export class KafkaPublisher implements OnApplicationShutdown {
    * ignored; the topic must then exist.
    */
   async ensureTopic(): Promise<void> {
-    const topic = this.config.kafka.invalidationTopic;
-    const specs = writerTopicSpecs(this.config).filter((s) => s.role === 'invalidations');
+    const topic = this.kafkaConfig.invalidationTopic;
+    const specs = topicSpecs({ invalidations: topic }).filter((s) => s.role === 'invalidations');
     const admin = this.kafka.admin();
     try {
       await admin.connect();

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { backoffDelay } from '@rescind/contracts';
 
 export interface RelayOptions {
   batchSize: number;
@@ -96,12 +97,10 @@ export class OutboxRelay {
   }
 
   private backoff(): number {
-    const initial = this.options.initialBackoffMs ?? 100;
-    const base = Math.min(
-      this.options.maxBackoffMs,
-      initial * 2 ** Math.min(this.failures - 1, 20),
-    );
-    return Math.round(base / 2 + Math.random() * (base / 2)); // jitter
+    return backoffDelay(this.failures, {
+      initialMs: this.options.initialBackoffMs ?? 100,
+      capMs: this.options.maxBackoffMs,
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { rows } from '../database/sql';
 import { PublishWatermark } from './publish-watermark';
 
@@ -41,7 +41,7 @@ export class OutboxRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly watermark: PublishWatermark,
-    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+    @InjectConfig('database') private readonly database: WriterConfig['database'],
   ) {}
 
   /**
@@ -56,7 +56,7 @@ export class OutboxRepository {
       [message.seq, message.key, JSON.stringify(message.payload), JSON.stringify(message.headers)],
     );
     // NOTIFY is delivered only if and when the transaction commits.
-    await em.query(`SELECT pg_notify($1, $2)`, [OUTBOX_CHANNEL, this.config.database.schema]);
+    await em.query(`SELECT pg_notify($1, $2)`, [OUTBOX_CHANNEL, this.database.schema]);
   }
 
   /**
@@ -85,7 +85,7 @@ export class OutboxRepository {
       const [lock] = await rows<{ locked: boolean }>(
         em,
         `SELECT pg_try_advisory_xact_lock(hashtext('rescind.outbox-relay.' || $1)) AS locked`,
-        [this.config.database.schema],
+        [this.database.schema],
       );
       if (!lock?.locked) {
         return 0; // another relay is publishing; it also takes what was committed meanwhile

@@ -1,8 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ruleKey } from '@rescind/contracts';
 import { authorizeRules, scopeToPrincipal } from '../auth/authorize-rules';
 import type { Principal } from '../auth/permissions';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { assertPublishable } from '../write-path/publishable-rules';
 import type { RuleSpec } from '../write-path/stored-rule';
 import { RulePolicy } from '../write-path/rule-policy';
@@ -19,7 +19,7 @@ export class DryRunRevocation {
   constructor(
     private readonly queries: RuleQueries,
     private readonly policy: RulePolicy,
-    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+    @InjectConfig('rules') private readonly rulesConfig: WriterConfig['rules'],
   ) {}
 
   async execute(command: {
@@ -33,7 +33,7 @@ export class DryRunRevocation {
     authorizeRules(command.principal, rules, {
       confirmed: command.confirmed,
       policy: this.policy,
-      bulkThreshold: this.config.rules.bulkConfirmThreshold,
+      bulkThreshold: this.rulesConfig.bulkConfirmThreshold,
     });
     const stored = await this.queries.findByKeys(rules.map((rule) => ruleKey(rule)));
     return planRevocation(rules, stored);

@@ -1,5 +1,5 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { Controller, Get } from '@nestjs/common';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { RulePolicy } from '../write-path/rule-policy';
 import { buildOpenApiDocument } from './openapi-document';
 
@@ -8,12 +8,12 @@ import { buildOpenApiDocument } from './openapi-document';
 export class OpenApiController {
   private readonly document: Record<string, unknown>;
 
-  constructor(policy: RulePolicy, @Inject(WRITER_CONFIG) config: WriterConfig) {
+  constructor(policy: RulePolicy, @InjectConfig('rules') rules: WriterConfig['rules']) {
     // Built once: it depends only on the configuration.
     this.document = buildOpenApiDocument({
       allowedClaims: [...policy.allowedClaims],
-      broadClaims: config.rules.broadClaims,
-      bulkConfirmThreshold: config.rules.bulkConfirmThreshold,
+      broadClaims: rules.broadClaims,
+      bulkConfirmThreshold: rules.bulkConfirmThreshold,
     });
   }
 

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
-import { IdempotencyConflictError, isDatabaseUnavailable, RescindError } from '../errors';
+import { Injectable } from '@nestjs/common';
+import { InjectConfig, type WriterConfig } from '../config/config';
+import { IdempotencyConflictError, RescindError } from '../errors';
 import { eventSha256 } from '../ingest/canonical-json';
 import { RecordRevocation } from '../write-path/record-revocation';
 import { RulePolicy } from '../write-path/rule-policy';
@@ -35,7 +35,7 @@ export interface ReceivedSet {
  * Resolves only after the SET's transaction committed (or had committed before: `duplicate`).
  * Rejects with {@link SetRejectedError} (an RFC 8935 §2.3 error code) when this SET can never be
  * accepted. Any other rejection means nothing was stored and the same SET may succeed later
- * ({@link isRetriableLater} tells an outage from a bug).
+ * (`classifyFailure` tells an outage from a bug).
  */
 @Injectable()
 export class ReceiveSet {
@@ -44,9 +44,9 @@ export class ReceiveSet {
   constructor(
     private readonly recordRevocation: RecordRevocation,
     private readonly policy: RulePolicy,
-    @Inject(WRITER_CONFIG) config: WriterConfig,
+    @InjectConfig('sources') sources: WriterConfig['sources'],
   ) {
-    this.verifier = new SetVerifier(config.sources.transmitters);
+    this.verifier = new SetVerifier(sources.transmitters);
   }
 
   async execute(token: string, delivery: SetDelivery): Promise<ReceivedSet> {
@@ -95,16 +95,6 @@ export class ReceiveSet {
   }
 }
 
-/**
- * Is this failure an outage (PostgreSQL unreachable: retry, nothing to fix) rather than a bug?
- * Either way nothing was stored; transports use it to choose a log level.
- */
-export function isRetriableLater(error: unknown): boolean {
-  return (
-    isDatabaseUnavailable(error) || (error instanceof RescindError && error.retriable === true)
-  );
-}
-
 /** The RFC 8935 §2.3 error for a SET that can never be accepted; undefined for "try later". */
 function toRejection(error: unknown): SetRejectedError | undefined {
   if (error instanceof SetRejectedError) {
@@ -116,10 +106,10 @@ function toRejection(error: unknown): SetRejectedError | undefined {
       'a different SET with this jti was already received',
     );
   }
-  if (error instanceof RescindError && error.status === 403) {
+  if (error instanceof RescindError && error.code === 'forbidden') {
     return new SetRejectedError('access_denied', error.message);
   }
-  if (error instanceof RescindError && !error.retriable && error.status < 500) {
+  if (error instanceof RescindError && error.verdict === 'reject') {
     return new SetRejectedError('invalid_request', error.message);
   }
   return undefined;

@@ -24,7 +24,7 @@ const STREAM_EVENTS = new Set([`${SSF}verification`, `${SSF}stream-updated`]);
 /** A subject we cannot turn into a rule: refused, never dropped silently. */
 export class UnsupportedSubjectError extends RescindError {
   constructor(message: string) {
-    super('unsupported_subject', message, 400, false);
+    super('unsupported_subject', message);
   }
 }
 

@@ -1,14 +1,15 @@
 import {
-  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import { backoffDelay } from '@rescind/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type PollConfig, WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type PollConfig, type WriterConfig } from '../config/config';
+import { classifyFailure } from '../failure';
 import { WriterMetrics } from '../metrics/writer-metrics';
-import { isRetriableLater, ReceiveSet } from './receive-set';
+import { ReceiveSet } from './receive-set';
 import {
   PollFailedError,
   type PollRequest,
@@ -233,10 +234,13 @@ export class TransmitterPoller {
       }
       return 'rejected';
     }
-    if (isRetriableLater(error)) {
+    if (classifyFailure(error).verdict === 'retry') {
       this.logger.warn(`SET ${quote(jti)} not recorded, will be redelivered: ${String(error)}`);
       return 'outage';
     }
+    // A bug (ReceiveSet turns every rejection into a SetRejectedError): there is no dead letter
+    // in poll mode, and reporting it in setErrs would lose the SET for good, so it stays with
+    // the transmitter and is logged loudly.
     this.logger.error(
       `SET ${quote(jti)} failed unexpectedly, will be redelivered: ${String(error)}`,
       error instanceof Error ? error.stack : undefined,
@@ -259,11 +263,12 @@ export class TransmitterPoller {
     return 'backoff';
   }
 
-  /** Exponential from the interval, capped, with jitter so replicas do not poll in step. */
+  /** Twice the interval after the first failure, doubling, capped, with jitter. */
   private backoff(): number {
-    const cap = Math.max(this.poll.maxBackoffMs, this.poll.intervalMs);
-    const base = Math.min(cap, this.poll.intervalMs * 2 ** Math.min(this.failures, 20));
-    return Math.round(base / 2 + Math.random() * (base / 2));
+    return backoffDelay(this.failures, {
+      initialMs: 2 * this.poll.intervalMs,
+      capMs: Math.max(this.poll.maxBackoffMs, this.poll.intervalMs),
+    });
   }
 }
 
@@ -275,9 +280,9 @@ export class SsfPoller implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     receiveSet: ReceiveSet,
     metrics: WriterMetrics,
-    @Inject(WRITER_CONFIG) config: WriterConfig,
+    @InjectConfig('sources') sources: WriterConfig['sources'],
   ) {
-    this.pollers = config.sources.transmitters.flatMap(({ issuer, poll }) =>
+    this.pollers = sources.transmitters.flatMap(({ issuer, poll }) =>
       poll ? [new TransmitterPoller(issuer, poll, receiveSet, metrics)] : [],
     );
   }

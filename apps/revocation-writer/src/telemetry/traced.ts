@@ -1,12 +1,11 @@
 import { context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import { isDatabaseUnavailable, StorageUnavailableError } from '../errors';
 
 const tracer = trace.getTracer('rescind-writer');
 
 /**
  * Runs a use case in a span that continues the caller's trace (W3C headers of the request or
- * message). Errors are recorded on the span; a lost database becomes StorageUnavailableError
- * (503, retriable), so no transport mistakes "try later" for a bug.
+ * message). Errors are recorded on the span and rethrown as they are: what they mean is for
+ * the use case and the transports to say (failure.ts), not for tracing.
  */
 export function traced<T>(
   name: string,
@@ -21,7 +20,7 @@ export function traced<T>(
     } catch (error) {
       span.recordException(error as Error);
       span.setStatus({ code: SpanStatusCode.ERROR });
-      throw isDatabaseUnavailable(error) ? new StorageUnavailableError(error) : error;
+      throw error;
     } finally {
       span.end();
     }

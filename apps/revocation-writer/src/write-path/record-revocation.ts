@@ -1,8 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ruleKey } from '@rescind/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { authorizeRules, scopeToPrincipal } from '../auth/authorize-rules';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { databaseError, RescindError } from '../errors';
 import { WriterMetrics } from '../metrics/writer-metrics';
 import { assertPublishable } from './publishable-rules';
@@ -36,7 +36,7 @@ export class RecordRevocation {
     private readonly journal: RuleJournal,
     private readonly policy: RulePolicy,
     private readonly metrics: WriterMetrics,
-    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+    @InjectConfig('rules') private readonly rulesConfig: WriterConfig['rules'],
   ) {}
 
   async execute(command: RevocationCommand): Promise<RevocationResult> {
@@ -62,7 +62,7 @@ export class RecordRevocation {
     authorizeRules(command.principal, command.rules, {
       confirmed: command.confirmed,
       policy: this.policy,
-      bulkThreshold: this.config.rules.bulkConfirmThreshold,
+      bulkThreshold: this.rulesConfig.bulkConfirmThreshold,
     });
     return traced(
       'rescind.revocation.record',

@@ -5,12 +5,7 @@ import type { StoredRule } from './stored-rule';
 /** Reinstating a rule that no longer revokes anything (already reinstated, or expired). */
 export class RuleNotActiveError extends RescindError {
   constructor(id: string, status: string) {
-    super(
-      'rule_not_active',
-      `rule ${id} is ${status}, not active; there is nothing to reinstate`,
-      409,
-      false,
-    );
+    super('rule_not_active', `rule ${id} is ${status}, not active; there is nothing to reinstate`);
   }
 }
 

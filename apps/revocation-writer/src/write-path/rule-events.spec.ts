@@ -1,6 +1,7 @@
 import { ruleKey } from '@rescind/contracts';
 import { randomUUID } from 'node:crypto';
 import { UnpublishableRuleError } from '../errors';
+import { httpStatus } from '../http/problem-details';
 import type { StoredRule } from './stored-rule';
 import { invalidationEventFor, publishableEventFor } from './rule-events';
 
@@ -57,6 +58,7 @@ describe(publishableEventFor.name, () => {
         return e;
       }
     })();
-    expect(error).toMatchObject({ code: 'unpublishable_rule', status: 422, retriable: false });
+    expect(error).toMatchObject({ code: 'unpublishable_rule', retriable: false });
+    expect(httpStatus((error as UnpublishableRuleError).code)).toBe(422);
   });
 });

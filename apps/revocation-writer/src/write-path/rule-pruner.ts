@@ -1,12 +1,11 @@
 import {
-  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { InjectConfig, type WriterConfig } from '../config/config';
 import { RuleJournal } from './rule-journal';
 import { RulesRepository } from './rules.repository';
 
@@ -26,7 +25,7 @@ export class RulePruner implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly dataSource: DataSource,
     private readonly rules: RulesRepository,
     private readonly journal: RuleJournal,
-    @Inject(WRITER_CONFIG) private readonly config: WriterConfig,
+    @InjectConfig('rules') private readonly rulesConfig: WriterConfig['rules'],
   ) {}
 
   onApplicationBootstrap(): void {
@@ -38,7 +37,7 @@ export class RulePruner implements OnApplicationBootstrap, OnModuleDestroy {
         .then((n) => n > 0 && this.logger.log(`expired ${n} rule(s)`))
         .catch((error: unknown) => this.logger.warn(`pruning failed: ${String(error)}`))
         .finally(() => (this.running = null));
-    }, this.config.rules.pruneIntervalMs);
+    }, this.rulesConfig.pruneIntervalMs);
     this.timer.unref();
   }
 

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { WRITER_CONFIG, type WriterConfig } from '../config/config';
+import { configSliceToken, type WriterConfig } from '../config/config';
 import { OutboxModule } from '../outbox/outbox.module';
 import { AuditRepository } from './audit.repository';
 import { ProcessedEventsRepository } from './processed-events.repository';
@@ -30,8 +30,9 @@ import { RulesRepository } from './rules.repository';
     RulePruner,
     {
       provide: RulePolicy,
-      inject: [WRITER_CONFIG],
-      useFactory: (c: WriterConfig) => new RulePolicy(c),
+      inject: [configSliceToken('rules'), configSliceToken('issuers')],
+      useFactory: (rules: WriterConfig['rules'], issuers: WriterConfig['issuers']) =>
+        new RulePolicy({ rules, issuers }),
     },
   ],
   exports: [RecordRevocation, ReinstateRule, RulePolicy, ProcessedEventsRepository],

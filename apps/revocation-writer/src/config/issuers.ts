@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+// The parties whose signatures the writer accepts, as the JSON values of ISSUERS and
+// SSF_TRANSMITTERS (env-schema.ts) hold them.
+
+/**
+ * Where a token issuer's or SET transmitter's signing keys come from: a JWKS URL (fetched by jose,
+ * cached, refreshed on an unknown kid) or the JWK Set itself; and which JWS algorithms are
+ * accepted. Never `none`, never HMAC (no secrets are shared with issuers).
+ */
+const SigningKeys = {
+  jwksUri: z.url({ protocol: /^https?$/ }).optional(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+  algorithms: z
+    .array(
+      z.enum([
+        'RS256',
+        'RS384',
+        'RS512',
+        'PS256',
+        'PS384',
+        'PS512',
+        'ES256',
+        'ES384',
+        'ES512',
+        'EdDSA',
+      ]),
+    )
+    .min(1)
+    .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+};
+const oneKeySource = [
+  (k: { jwksUri?: string; jwks?: unknown }) => (k.jwksUri === undefined) !== (k.jwks === undefined),
+  { message: 'give exactly one of jwksUri or jwks' },
+] as const;
+
+export const IssuerSchema = z
+  .object({
+    /** The `iss` value of the issuer's tokens. */
+    issuer: z.string().min(1),
+    ...SigningKeys,
+    /** Longest lifetime of any token of this issuer (seconds): rules on it expire this long after. */
+    maxTokenLifetimeSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(400 * 86_400)
+      .default(86_400),
+  })
+  .refine(...oneKeySource);
+export type IssuerConfig = z.infer<typeof IssuerSchema>;
+
+/** An integer inside a JSON setting (the env `int` coerces strings; JSON has real numbers). */
+const jsonInt = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/**
+ * RFC 8936 poll-based delivery from one transmitter, for transmitters that cannot push (or
+ * receivers that cannot be reached): the writer asks the transmitter's poll endpoint for SETs,
+ * and acknowledges each one only after its revocation committed. Example:
+ * `{"endpoint": "https://tx.example.com/ssf/poll", "authorization": "Bearer …"}`.
+ */
+const PollSchema = z.object({
+  /** The transmitter's poll endpoint (from its stream configuration, `delivery.endpoint_url`). */
+  endpoint: z.url({ protocol: /^https?$/ }),
+  /**
+   * Sent verbatim as the `Authorization` header of every poll request (e.g. `Bearer …`): how the
+   * transmitter authenticates us (RFC 8936 leaves the scheme to the deployment). A secret:
+   * it is never logged.
+   */
+  authorization: z
+    .string()
+    .min(1)
+    .regex(/^[^\r\n]+$/, 'must be a single-line header value')
+    .optional(),
+  /** Pause between polls when the transmitter has nothing more (ms). */
+  intervalMs: jsonInt(10, 3_600_000).default(1000),
+  /** `maxEvents` of each poll request: at most this many SETs per response. */
+  maxEvents: jsonInt(1, 10_000).default(100),
+  /** One poll request is abandoned after this long (ms) and retried with back-off. */
+  timeoutMs: jsonInt(100, 300_000).default(10_000),
+  /**
+   * Cap of the exponential back-off (ms) while the transmitter is unreachable, answers an error,
+   * or PostgreSQL is: polling never stops, it slows down. Never shorter than `intervalMs`.
+   */
+  maxBackoffMs: jsonInt(10, 3_600_000).default(30_000),
+  /**
+   * Largest poll response read (bytes, after any content decoding; default 10 MiB). A larger one
+   * is abandoned as soon as it passes this size and the poll is retried with back-off: a broken or
+   * hostile transmitter cannot make the writer buffer without bound. Leave room for `maxEvents`
+   * SETs.
+   */
+  maxResponseBytes: jsonInt(1024, 268_435_456).default(10_485_760),
+});
+export type PollConfig = z.infer<typeof PollSchema>;
+
+export const TransmitterSchema = z
+  .object({
+    /** The transmitter's `iss`. */
+    issuer: z.string().min(1),
+    /** The `aud` it addresses SETs to (us). */
+    audience: z.string().min(1),
+    ...SigningKeys,
+    /**
+     * Optional RFC 8936 polling. Without it the transmitter pushes (RFC 8935, POST /ssf/events);
+     * with it the writer also polls. Push stays open either way: both end in the same use case
+     * and the same `jti` idempotency key.
+     */
+    poll: PollSchema.optional(),
+  })
+  .refine(...oneKeySource);
+export type TransmitterConfig = z.infer<typeof TransmitterSchema>;
