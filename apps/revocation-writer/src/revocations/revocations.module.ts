@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
+import { OpenApiController } from '../http/openapi.controller';
 import { WritePathModule } from '../write-path/write-path.module';
 import { DryRunRevocation } from './dry-run-revocation';
-import { OpenApiController } from './openapi.controller';
 import { RevocationsController } from './revocations.controller';
 import { RuleQueries } from './rule-queries.repository';
 

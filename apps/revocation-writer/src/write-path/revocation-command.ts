@@ -64,19 +64,7 @@ export interface UnidentifiedRevocationCommand extends RevocationCommandBase {
  */
 export type RevocationCommand = IdentifiedRevocationCommand | UnidentifiedRevocationCommand;
 
-export interface RevocationResult {
-  /** Id of the (first) rule; null when the event asked for no rule. */
-  revocationId: string | null;
-  /** Its `seq`; null when the event asked for no rule. */
-  seq: number | null;
-  /**
-   * Nothing was written: this event id was processed before and this is the earlier answer,
-   * or (without an event id) every rule was already in force and these are their versions.
-   */
-  duplicate: boolean;
-  /** Every rule, in request order: the version written, or the one already in force. */
-  rules: Array<{ revocationId: string; key: string; seq: number }>;
-}
+export type { RevocationResult } from './revocation-result';
 
 /**
  * True when the stored rule already revokes at least `minimum`: active, and neither its
