@@ -2,9 +2,9 @@ import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revo
 import { performance } from 'node:perf_hooks';
 import { percentile } from '../../bench/report';
 import { sharedBrokers, testTopics } from '../support/kafka';
-import { createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
-import { postHrEvent, type RunningWriter, startWriter, termination } from '../support/writer';
+import { postHrEvent, type RunningWriter, termination } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const ISS = 'https://idp.example.com';
 const REVOCATIONS = 150;
@@ -18,31 +18,28 @@ const REVOCATIONS = 150;
  */
 describe('propagation from acknowledgement to deny-list, real broker, default consumer', () => {
   const topics = testTopics('latency');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let consumer: RevocationConsumer;
   const appliedAt = new Map<string, number>();
 
   beforeAll(async () => {
-    await topics.create();
-    schema = await createTestSchema('latency');
-    writer = await startWriter(schema, sharedBrokers(), topics.writerEnv);
+    env = await startWriterEnvironment('latency', { topics });
+    ({ writer } = env);
     // Defaults on purpose: maxWaitTimeMs, session and heartbeat settings as a team ships them.
-    consumer = createRevocationConsumer({
-      brokers: sharedBrokers(),
-      topic: topics.names.invalidations,
-      groupIdPrefix: 'latency-enforcement-point',
-    });
+    consumer = env.adopt(
+      createRevocationConsumer({
+        brokers: sharedBrokers(),
+        topic: topics.names.invalidations,
+        groupIdPrefix: 'latency-enforcement-point',
+      }),
+    );
     consumer.on('rule', ({ rule }) => appliedAt.set(rule.value, performance.now()));
     await consumer.start();
     await consumer.ready();
   });
 
-  afterAll(async () => {
-    await consumer?.stop();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   it(`delivers each of ${REVOCATIONS} acknowledged terminations, and prints ack -> applied p50/p99`, async () => {
     const acknowledgedAt = new Map<string, number>();

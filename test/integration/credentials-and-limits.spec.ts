@@ -3,11 +3,11 @@ import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
 import { runCli } from '../../apps/revocation-writer/src/admin/admin-commands';
 import { RulePruner } from '../../apps/revocation-writer/src/write-path/rule-pruner';
-import { startTestConsumer } from '../support/consumer';
-import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
-import { sharedBrokers, testTopics } from '../support/kafka';
+import type { TestSchema } from '../support/postgres';
+import { testTopics } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
-import { type RunningWriter, startWriter } from '../support/writer';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const termination = (id: string, subject: string) => ({
   id,
@@ -26,6 +26,7 @@ function post(writer: RunningWriter, token: string, body: unknown): Promise<Resp
 
 describe('API credentials, expiry and rate limits', () => {
   const topics = testTopics('credentialsa');
+  let environment: WriterEnvironment;
   let schema: TestSchema;
   let writer: RunningWriter;
   let db: Client;
@@ -36,19 +37,11 @@ describe('API credentials, expiry and rate limits', () => {
   });
 
   beforeAll(async () => {
-    await topics.create();
-    schema = await createTestSchema('creds');
-    writer = await startWriter(schema, sharedBrokers(), topics.writerEnv);
-    db = await connectToSchema(schema);
-    consumer = await startTestConsumer(sharedBrokers(), { topic: topics.names.invalidations });
+    environment = await startWriterEnvironment('creds', { topics, consumer: true });
+    ({ schema, writer, db, consumer } = environment);
   });
 
-  afterAll(async () => {
-    await consumer?.stop();
-    await db?.end();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => environment?.close());
 
   it('authenticates a credential created with the admin CLI, stores only its hash, and records the actor', async () => {
     const created = JSON.parse(
@@ -178,20 +171,15 @@ describe('API credentials, expiry and rate limits', () => {
 });
 
 describe('rate limits', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
 
   beforeAll(async () => {
-    schema = await createTestSchema('limits');
-    writer = await startWriter(schema, process.env.RESCIND_TEST_KAFKA_BROKERS!.split(','), {
-      RATE_LIMIT_PER_IP_PER_MINUTE: '5',
-    });
+    env = await startWriterEnvironment('limits', { config: { RATE_LIMIT_PER_IP_PER_MINUTE: '5' } });
+    ({ writer } = env);
   });
 
-  afterAll(async () => {
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   it('answers 429 problem+json with Retry-After past the per-address limit, and never limits health or metrics', async () => {
     const statuses: number[] = [];

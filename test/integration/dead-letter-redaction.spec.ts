@@ -1,11 +1,10 @@
-import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import { createHash, randomBytes } from 'node:crypto';
-import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
-import { signWebhook } from '../../apps/revocation-writer/src/ingest/webhook-signature';
 import { collectRawTopic, type RawMessage, sharedBrokers, testTopics } from '../support/kafka';
-import { createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
-import { type RunningWriter, startWriter } from '../support/writer';
+import { signWebhook } from '../support/webhook-signing';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const SECRET = `whsec_${Buffer.alloc(32, 5).toString('base64')}`;
 const b64 = (json: unknown) => Buffer.from(JSON.stringify(json)).toString('base64url');
@@ -54,7 +53,7 @@ function tokensIn(parts: Buffer[]): string[] {
  */
 describe('dead letters and logs of poison token.leaked messages', () => {
   const topics = testTopics('dlredact');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let producer: Producer;
   let dlq: { messages: RawMessage[]; stop(): Promise<void> };
@@ -62,34 +61,26 @@ describe('dead letters and logs of poison token.leaked messages', () => {
 
   beforeAll(async () => {
     captureLogs();
-    await topics.create();
-    schema = await createTestSchema('dlredact');
-    writer = await startWriter(schema, sharedBrokers(), {
-      ...topics.writerEnv,
-      // Warnings are where dead-lettering and retries are told; info logs every request.
-      LOG_LEVEL: 'info',
-      KAFKA_INGEST_SOURCES: 'siem',
-      KAFKA_INGEST_GROUP_ID: 'rescind-writer-dlredact',
-      KAFKA_INGEST_MAX_WAIT_MS: '50',
-      WEBHOOK_SOURCES: 'siem',
-      WEBHOOK_SECRET_SIEM: SECRET,
+    env = await startWriterEnvironment('dlredact', {
+      topics,
+      producer: true,
+      config: {
+        // Warnings are where dead-lettering and retries are told; info logs every request.
+        LOG_LEVEL: 'info',
+        KAFKA_INGEST_SOURCES: 'siem',
+        KAFKA_INGEST_GROUP_ID: 'rescind-writer-dlredact',
+        KAFKA_INGEST_MAX_WAIT_MS: '50',
+        WEBHOOK_SOURCES: 'siem',
+        WEBHOOK_SECRET_SIEM: SECRET,
+      },
     });
-    siemToken = (await writer.app.get(CredentialsRepository).createCredential('siem', 'siem'))
-      .token;
-    producer = new Kafka({
-      brokers: sharedBrokers(),
-      clientId: 'test-producer',
-      logLevel: logLevel.NOTHING,
-    }).producer();
-    await producer.connect();
-    dlq = await collectRawTopic(sharedBrokers(), topics.names.deadLetter);
+    ({ writer, producer } = env);
+    siemToken = await env.token('siem', 'siem');
+    dlq = env.adopt(await collectRawTopic(sharedBrokers(), topics.names.deadLetter));
   });
 
   afterAll(async () => {
-    await dlq?.stop();
-    await producer?.disconnect();
-    await writer?.stop();
-    await schema?.drop();
+    await env?.close();
     jest.restoreAllMocks();
   });
 

@@ -6,10 +6,9 @@ import { PURGE_BATCH } from '../../apps/revocation-writer/src/database/batched-p
 import { IdempotencyRetention } from '../../apps/revocation-writer/src/ingest/idempotency-retention';
 import { type WebhookDeliveriesRepository } from '../../apps/revocation-writer/src/ingest/webhook-deliveries.repository';
 import { ProcessedEventsRepository } from '../../apps/revocation-writer/src/write-path/processed-events.repository';
-import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
-import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
-
-const brokers = (): string[] => process.env.RESCIND_TEST_KAFKA_BROKERS!.split(',');
+import type { TestSchema } from '../support/postgres';
+import { postHrEvent, type RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 describe('IDEMPOTENCY_RETENTION_DAYS', () => {
   it('defaults to 30 days and refuses less than one, naming the variable', () => {
@@ -24,6 +23,7 @@ describe('IDEMPOTENCY_RETENTION_DAYS', () => {
 
 /** Purging `processed_event` rows older than the retention, in bounded batches. */
 describe(IdempotencyRetention.name, () => {
+  let env: WriterEnvironment;
   let schema: TestSchema;
   let writer: RunningWriter;
   let db: Client;
@@ -31,9 +31,10 @@ describe(IdempotencyRetention.name, () => {
   let repository: ProcessedEventsRepository;
 
   beforeAll(async () => {
-    schema = await createTestSchema('idemretention');
-    writer = await startWriter(schema, brokers(), { IDEMPOTENCY_RETENTION_DAYS: '7' });
-    db = await connectToSchema(schema);
+    env = await startWriterEnvironment('idemretention', {
+      config: { IDEMPOTENCY_RETENTION_DAYS: '7' },
+    });
+    ({ schema, writer, db } = env);
     retention = writer.app.get(IdempotencyRetention);
     repository = writer.app.get(ProcessedEventsRepository);
   });
@@ -43,11 +44,7 @@ describe(IdempotencyRetention.name, () => {
     await db.query(`DELETE FROM processed_event`);
   });
 
-  afterAll(async () => {
-    await db?.end();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   const termination = (id: string) => ({
     id,

@@ -1,11 +1,11 @@
-import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import type { Client } from 'pg';
-import { signWebhook } from '../../apps/revocation-writer/src/ingest/webhook-signature';
 import { IdempotencyRetention } from '../../apps/revocation-writer/src/ingest/idempotency-retention';
-import { sharedBrokers, testTopics } from '../support/kafka';
-import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
+import { testTopics } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
-import { postHrEvent, type RunningWriter, startWriter, termination } from '../support/writer';
+import { signWebhook } from '../support/webhook-signing';
+import { postHrEvent, type RunningWriter, termination } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const GROUP = 'rescind-writer-idempotency-transports';
@@ -17,43 +17,30 @@ const ISS = 'https://idp.example.com';
  */
 describe('idempotency across transports', () => {
   const topics = testTopics('idemtransports');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let db: Client;
   let producer: Producer;
   let admin: Admin;
 
   beforeAll(async () => {
-    await topics.create();
-    schema = await createTestSchema('idemtransports');
-    writer = await startWriter(schema, sharedBrokers(), {
-      ...topics.writerEnv,
-      WEBHOOK_SOURCES: 'hr',
-      WEBHOOK_SECRET_HR: SECRET,
-      KAFKA_INGEST_SOURCES: 'hr',
-      KAFKA_INGEST_GROUP_ID: GROUP,
-      KAFKA_INGEST_MAX_WAIT_MS: '50',
-      IDEMPOTENCY_RETENTION_DAYS: '7',
+    env = await startWriterEnvironment('idemtransports', {
+      topics,
+      producer: true,
+      admin: true,
+      config: {
+        WEBHOOK_SOURCES: 'hr',
+        WEBHOOK_SECRET_HR: SECRET,
+        KAFKA_INGEST_SOURCES: 'hr',
+        KAFKA_INGEST_GROUP_ID: GROUP,
+        KAFKA_INGEST_MAX_WAIT_MS: '50',
+        IDEMPOTENCY_RETENTION_DAYS: '7',
+      },
     });
-    db = await connectToSchema(schema);
-    const kafka = new Kafka({
-      brokers: sharedBrokers(),
-      clientId: 'test-producer',
-      logLevel: logLevel.NOTHING,
-    });
-    producer = kafka.producer();
-    await producer.connect();
-    admin = kafka.admin();
-    await admin.connect();
+    ({ writer, db, producer, admin } = env);
   });
 
-  afterAll(async () => {
-    await admin?.disconnect();
-    await producer?.disconnect();
-    await db?.end();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   function signed(raw: string, webhookId: string): Promise<Response> {
     const timestamp = Math.floor(Date.now() / 1000);

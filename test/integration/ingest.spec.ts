@@ -1,31 +1,25 @@
 import type { Client } from 'pg';
-import { connectToSchema, createTestSchema, type TestSchema, rowCounts } from '../support/postgres';
-import { TcpProxy } from '../../tools/net/tcp-proxy';
+import { rowCounts } from '../support/postgres';
+import type { TcpProxy } from '../../tools/net/tcp-proxy';
 import { waitFor } from '../support/wait-for';
-import { INGEST_TOKEN, postHrEvent, type RunningWriter, startWriter } from '../support/writer';
-
-const brokers = (): string[] => process.env.RESCIND_TEST_KAFKA_BROKERS!.split(',');
+import { INGEST_TOKEN, postHrEvent, type RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 function termination(id: string, subject = 'alice', extra: Record<string, unknown> = {}) {
   return { id, type: 'employee.terminated', occurredAt: '2026-11-20T10:00:00Z', subject, ...extra };
 }
 
 describe('POST /v1/events/hr', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let db: Client;
 
   beforeAll(async () => {
-    schema = await createTestSchema('ingest');
-    writer = await startWriter(schema, brokers());
-    db = await connectToSchema(schema);
+    env = await startWriterEnvironment('ingest');
+    ({ writer, db } = env);
   });
 
-  afterAll(async () => {
-    await db?.end();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   describe('persistence and idempotency', () => {
     it('commits one rule, one audit record and one outbox row, then answers 202', async () => {
@@ -336,25 +330,16 @@ describe('POST /v1/events/hr', () => {
 });
 
 describe('POST /v1/events/hr while PostgreSQL is unreachable', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let proxy: TcpProxy;
   let writer: RunningWriter;
 
   beforeAll(async () => {
-    schema = await createTestSchema('pgdown');
-    proxy = await TcpProxy.start('127.0.0.1', 5432);
-    const url = new URL(schema.url);
-    url.port = String(proxy.port);
-    writer = await startWriter({ ...schema, url: url.toString() }, brokers(), {
-      DATABASE_CONNECT_TIMEOUT_MS: '500',
-    });
+    env = await startWriterEnvironment('pgdown', { postgresProxy: true });
+    ({ postgresProxy: proxy, writer } = env);
   });
 
-  afterAll(async () => {
-    await writer?.stop();
-    await proxy?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   it('answers 503 with Retry-After, never 2xx, and accepts again once PostgreSQL is back', async () => {
     proxy.cut();

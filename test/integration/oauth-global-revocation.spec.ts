@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
-import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import { activeRules, postForm } from '../support/oauth-requests';
-import { connectToSchema, createTestSchema, type TestSchema, rowCounts } from '../support/postgres';
+import { rowCounts } from '../support/postgres';
 import { issuersEnv, TestIssuer } from '../support/test-issuer';
-import { INGEST_TOKEN, type RunningWriter, startWriter } from '../support/writer';
-
-const brokers = (): string[] => process.env.RESCIND_TEST_KAFKA_BROKERS!.split(',');
+import { INGEST_TOKEN, type RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 describe('POST /global-token-revocation (draft-parecki-oauth-global-token-revocation)', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let db: Client;
   let idp: TestIssuer;
@@ -18,24 +16,17 @@ describe('POST /global-token-revocation (draft-parecki-oauth-global-token-revoca
   let introspector: string;
 
   beforeAll(async () => {
-    schema = await createTestSchema('oauth_global');
     idp = await TestIssuer.create();
-    writer = await startWriter(schema, brokers(), {
-      ...issuersEnv(idp.inlineConfig(3600)),
-      CUSTOM_RULE_CLAIMS: 'email',
+    env = await startWriterEnvironment('oauth_global', {
+      config: { ...issuersEnv(idp.inlineConfig(3600)), CUSTOM_RULE_CLAIMS: 'email' },
     });
-    db = await connectToSchema(schema);
-    const credentials = writer.app.get(CredentialsRepository);
-    idpCredential = (await credentials.createCredential('workforce-idp', 'idp')).token;
-    admin = (await credentials.createCredential('admin', 'admin')).token;
-    introspector = (await credentials.createCredential('gateway', 'introspector')).token;
+    ({ writer, db } = env);
+    idpCredential = await env.token('workforce-idp', 'idp');
+    admin = await env.token('admin', 'admin');
+    introspector = await env.token('gateway', 'introspector');
   });
 
-  afterAll(async () => {
-    await db?.end();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   const globalRevoke = (
     body: unknown,

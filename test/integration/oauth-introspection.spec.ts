@@ -3,15 +3,13 @@ import type { JWTPayload } from 'jose';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import { RecordRevocation } from '../../apps/revocation-writer/src/write-path/record-revocation';
 import { basicAuth, postForm } from '../support/oauth-requests';
-import { createTestSchema, type TestSchema } from '../support/postgres';
 import { issuersEnv, TestIssuer } from '../support/test-issuer';
-import { postHrEvent, type RunningWriter, startWriter } from '../support/writer';
-
-const brokers = (): string[] => process.env.RESCIND_TEST_KAFKA_BROKERS!.split(',');
+import { postHrEvent, type RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('POST /oauth/introspect (RFC 7662)', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let idp: TestIssuer;
   /** Its signing key gets revoked: an issuer of its own, so no other test is affected. */
@@ -22,13 +20,15 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
   let client: { clientId: string; clientSecret: string };
 
   beforeAll(async () => {
-    schema = await createTestSchema('oauth_introspect');
     idp = await TestIssuer.create();
     compromisedIdp = await TestIssuer.create(undefined, 'compromised-key');
-    writer = await startWriter(schema, brokers(), {
-      ...issuersEnv(idp.inlineConfig(3600), compromisedIdp.inlineConfig(3600)),
-      CUSTOM_RULE_CLAIMS: 'device_id',
+    env = await startWriterEnvironment('oauth_introspect', {
+      config: {
+        ...issuersEnv(idp.inlineConfig(3600), compromisedIdp.inlineConfig(3600)),
+        CUSTOM_RULE_CLAIMS: 'device_id',
+      },
     });
+    ({ writer } = env);
     const credentials = writer.app.get(CredentialsRepository);
     introspector = (await credentials.createCredential('gateway', 'introspector')).token;
     admin = (await credentials.createCredential('admin', 'admin')).token;
@@ -36,10 +36,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     client = await credentials.createClient(`app-${randomUUID()}`, 'app', idp.issuer);
   });
 
-  afterAll(async () => {
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   async function introspect(token: string, bearer: string | null = introspector) {
     const response = await postForm(

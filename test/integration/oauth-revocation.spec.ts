@@ -6,11 +6,12 @@ import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/cre
 import { startTestConsumer } from '../support/consumer';
 import { activeRules, basicAuth, postForm } from '../support/oauth-requests';
 import { call } from '../support/operator';
-import { connectToSchema, createTestSchema, type TestSchema, rowCounts } from '../support/postgres';
-import { TcpProxy } from '../../tools/net/tcp-proxy';
+import { rowCounts } from '../support/postgres';
+import type { TcpProxy } from '../../tools/net/tcp-proxy';
 import { issuersEnv, TestIssuer } from '../support/test-issuer';
 import { waitFor } from '../support/wait-for';
-import { type RunningWriter, startWriter } from '../support/writer';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const brokers = (): string[] => process.env.RESCIND_TEST_KAFKA_BROKERS!.split(',');
 const sha256 = (token: string) => createHash('sha256').update(token).digest('base64url');
@@ -58,7 +59,7 @@ async function expectOAuthError(response: Response, status: number, error: strin
 }
 
 describe('POST /oauth/revoke (RFC 7009)', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let db: Client;
   let idp: TestIssuer;
@@ -68,13 +69,10 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
   let remoteApp: RegisteredClient;
 
   beforeAll(async () => {
-    schema = await createTestSchema('oauth_revoke');
     idp = await TestIssuer.create();
     remoteIdp = await TestIssuer.create();
-    writer = await startWriter(
-      schema,
-      brokers(),
-      issuersEnv(
+    env = await startWriterEnvironment('oauth_revoke', {
+      config: issuersEnv(
         idp.inlineConfig(3600),
         await remoteIdp.servedConfig(),
         // Nothing listens on the discard port: this issuer's keys can never be fetched.
@@ -84,18 +82,16 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
           algorithms: ['ES256'],
         },
       ),
-    );
-    db = await connectToSchema(schema);
+    });
+    ({ writer, db } = env);
     app = await registerClient(writer, 'app', idp);
     otherApp = await registerClient(writer, 'other-app', idp);
     remoteApp = await registerClient(writer, 'remote-app', remoteIdp);
   });
 
   afterAll(async () => {
-    await db?.end();
-    await writer?.stop();
+    await env?.close();
     await remoteIdp?.close();
-    await schema?.drop();
   });
 
   describe('revoking', () => {
@@ -528,28 +524,22 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
 });
 
 describe('POST /oauth/revoke with opaque tokens enabled', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let db: Client;
   let idp: TestIssuer;
   let app: RegisteredClient;
 
   beforeAll(async () => {
-    schema = await createTestSchema('oauth_opaque');
     idp = await TestIssuer.create();
-    writer = await startWriter(schema, brokers(), {
-      ...issuersEnv(idp.inlineConfig()),
-      OPAQUE_TOKENS_ENABLED: 'true',
+    env = await startWriterEnvironment('oauth_opaque', {
+      config: { ...issuersEnv(idp.inlineConfig()), OPAQUE_TOKENS_ENABLED: 'true' },
     });
-    db = await connectToSchema(schema);
+    ({ writer, db } = env);
     app = await registerClient(writer, 'app', idp);
   });
 
-  afterAll(async () => {
-    await db?.end();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   it('revokes an opaque token by its SHA-256 and stores the raw token nowhere', async () => {
     const opaque = `opaque-${randomUUID()}`;
@@ -574,7 +564,7 @@ describe('POST /oauth/revoke with opaque tokens enabled', () => {
 });
 
 describe('POST /oauth/revoke while PostgreSQL cannot take the revocation', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let proxy: TcpProxy;
   let writer: RunningWriter;
   let db: Client;
@@ -582,26 +572,16 @@ describe('POST /oauth/revoke while PostgreSQL cannot take the revocation', () =>
   let app: RegisteredClient;
 
   beforeAll(async () => {
-    schema = await createTestSchema('oauth_pgdown');
-    proxy = await TcpProxy.start('127.0.0.1', 5432);
     idp = await TestIssuer.create();
-    const url = new URL(schema.url);
-    url.port = String(proxy.port);
-    writer = await startWriter({ ...schema, url: url.toString() }, brokers(), {
-      ...issuersEnv(idp.inlineConfig()),
-      DATABASE_CONNECT_TIMEOUT_MS: '500',
-      DATABASE_STATEMENT_TIMEOUT_MS: '500',
+    env = await startWriterEnvironment('oauth_pgdown', {
+      postgresProxy: true,
+      config: { ...issuersEnv(idp.inlineConfig()), DATABASE_STATEMENT_TIMEOUT_MS: '500' },
     });
-    db = await connectToSchema(schema);
+    ({ postgresProxy: proxy, writer, db } = env);
     app = await registerClient(writer, 'app', idp);
   });
 
-  afterAll(async () => {
-    await db?.end();
-    await writer?.stop();
-    await proxy?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   it('answers 503 with Retry-After while PostgreSQL is unreachable, and 200 once it is back', async () => {
     const sid = `sid-${randomUUID()}`;
@@ -640,20 +620,19 @@ describe('POST /oauth/revoke while PostgreSQL cannot take the revocation', () =>
 });
 
 describe('POST /oauth/revoke when rate limited', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let app: RegisteredClient;
 
   beforeAll(async () => {
-    schema = await createTestSchema('oauth_limit');
-    writer = await startWriter(schema, brokers(), { RATE_LIMIT_PER_IP_PER_MINUTE: '2' });
+    env = await startWriterEnvironment('oauth_limit', {
+      config: { RATE_LIMIT_PER_IP_PER_MINUTE: '2' },
+    });
+    ({ writer } = env);
     app = await registerClient(writer, 'app', await TestIssuer.create());
   });
 
-  afterAll(async () => {
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   it('answers 429 in the OAuth error shape, with Retry-After', async () => {
     const statuses: number[] = [];

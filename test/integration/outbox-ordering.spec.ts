@@ -7,9 +7,9 @@ import {
   OutboxRepository,
 } from '../../apps/revocation-writer/src/outbox/outbox.repository';
 import { collectTopic, sharedBrokers, testTopics } from '../support/kafka';
-import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
-import { type RunningWriter, startWriter } from '../support/writer';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 /**
  * Compaction keeps the last record of a key by offset, not the one with the highest seq: the
@@ -18,27 +18,22 @@ import { type RunningWriter, startWriter } from '../support/writer';
 describe('outbox relay: per-key seq order with several relays', () => {
   const brokers = sharedBrokers();
   const topics = testTopics('iorder', { partitions: 2 });
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let db: Client;
 
   beforeAll(async () => {
-    await topics.create(brokers);
-    schema = await createTestSchema('iorder');
-    writer = await startWriter(schema, brokers, {
-      ...topics.writerEnv,
-      HEARTBEAT_INTERVAL_MS: '0',
+    env = await startWriterEnvironment('iorder', {
+      topics,
+      brokers,
+      config: { HEARTBEAT_INTERVAL_MS: '0' },
     });
+    ({ writer, db } = env);
     // This test drives two relay passes by hand, as two writer replicas would run them.
     await writer.app.get(OutboxRelayService).relay.stop();
-    db = await connectToSchema(schema);
   });
 
-  afterAll(async () => {
-    await db?.end();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   /** Commits one outbox row for `key` with a new seq, as a rule change would. */
   async function commitVersion(key: string, value: string): Promise<number> {

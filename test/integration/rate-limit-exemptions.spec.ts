@@ -1,5 +1,5 @@
-import { createTestSchema, type TestSchema } from '../support/postgres';
-import { type RunningWriter, startWriter } from '../support/writer';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const LIMIT = 3;
 /** Far beyond both limits, from one address and one presented credential. */
@@ -12,21 +12,20 @@ const PROBES = 4 * LIMIT;
  * `principal`), so a bare `@SkipThrottle()` (which skips only one named `default`) would not do.
  */
 describe('rate limits spare health and metrics', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
 
   beforeAll(async () => {
-    schema = await createTestSchema('ratelimitx');
-    writer = await startWriter(schema, process.env.RESCIND_TEST_KAFKA_BROKERS!.split(','), {
-      RATE_LIMIT_PER_IP_PER_MINUTE: String(LIMIT),
-      RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: String(LIMIT),
+    env = await startWriterEnvironment('ratelimitx', {
+      config: {
+        RATE_LIMIT_PER_IP_PER_MINUTE: String(LIMIT),
+        RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: String(LIMIT),
+      },
     });
+    ({ writer } = env);
   });
 
-  afterAll(async () => {
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   it.each(['/health/live', '/health/ready', '/health', '/metrics'])(
     `never answers %s with 429, past both limits (${LIMIT} a minute), with or without a bearer token`,

@@ -1,33 +1,24 @@
 import type { ProblemDetails } from '../../apps/revocation-writer/src/http/problem-details';
 import type { CreatedRevocation } from '../../apps/revocation-writer/src/revocations/dto/revocations.dto';
-import { sharedBrokers, testTopics } from '../support/kafka';
-import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
+import { testTopics } from '../support/kafka';
 import { call } from '../support/operator';
-import { createTestSchema, type TestSchema } from '../support/postgres';
-import { TcpProxy } from '../../tools/net/tcp-proxy';
-import { type RunningWriter, startWriter } from '../support/writer';
+import type { TcpProxy } from '../../tools/net/tcp-proxy';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 /** The operator API while PostgreSQL is unreachable: 503 + Retry-After, never a 2xx or a 500. */
 describe('operator API while PostgreSQL is unreachable', () => {
   const topics = testTopics('revocationss');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let proxy: TcpProxy;
   let writer: RunningWriter;
   let admin: string;
   let ruleId: string;
 
   beforeAll(async () => {
-    await topics.create();
-    schema = await createTestSchema('opstorage');
-    proxy = await TcpProxy.start('127.0.0.1', 5432);
-    const url = new URL(schema.url);
-    url.port = String(proxy.port);
-    writer = await startWriter({ ...schema, url: url.toString() }, sharedBrokers(), {
-      ...topics.writerEnv,
-      DATABASE_CONNECT_TIMEOUT_MS: '500',
-    });
-    admin = (await writer.app.get(CredentialsRepository).createCredential('storage-admin', 'admin'))
-      .token;
+    env = await startWriterEnvironment('opstorage', { topics, postgresProxy: true });
+    ({ postgresProxy: proxy, writer } = env);
+    admin = await env.token('storage-admin', 'admin');
     const created = await call<CreatedRevocation>(writer, 'POST', '/v1/revocations', {
       token: admin,
       body: { rules: [{ claim: 'sub', value: 'pgdown' }], reason: 'r' },
@@ -35,11 +26,7 @@ describe('operator API while PostgreSQL is unreachable', () => {
     ruleId = created.body.revocationId;
   });
 
-  afterAll(async () => {
-    await writer?.stop();
-    await proxy?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   it('answers 503 storage_unavailable with Retry-After on every endpoint, and works again after', async () => {
     proxy.cut();

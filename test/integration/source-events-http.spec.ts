@@ -1,52 +1,44 @@
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
-import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
-import { signWebhook } from '../../apps/revocation-writer/src/ingest/webhook-signature';
 import { type CatalogueEntry, eventCatalogue, LEAKED_TOKEN } from '../support/event-catalogue';
-import { startTestConsumer } from '../support/consumer';
-import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
-import { sharedBrokers, testTopics } from '../support/kafka';
+import { testTopics } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
-import { type RunningWriter, startWriter } from '../support/writer';
+import { signWebhook } from '../support/webhook-signing';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const secret = (n: number): string => `whsec_${Buffer.alloc(32, n).toString('base64')}`;
 const SECRETS = { hr: secret(1), idp: secret(2), siem: secret(3) };
 
 describe('POST /v1/events/{hr|idp|siem}', () => {
   const topics = testTopics('sourceevents');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let db: Client;
   let consumer: RevocationConsumer;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    await topics.create();
-    schema = await createTestSchema('sources');
-    writer = await startWriter(schema, sharedBrokers(), {
-      ...topics.writerEnv,
-      WEBHOOK_SOURCES: 'hr,idp,siem',
-      WEBHOOK_SECRET_HR: SECRETS.hr,
-      WEBHOOK_SECRET_IDP: SECRETS.idp,
-      WEBHOOK_SECRET_SIEM: SECRETS.siem,
-      HR_EMPLOYEE_DIRECTORY: JSON.stringify({
-        'E-1001': { subject: 'mapped-subject', iss: 'https://idp.example.com' },
-      }),
+    env = await startWriterEnvironment('sources', {
+      topics,
+      consumer: true,
+      config: {
+        WEBHOOK_SOURCES: 'hr,idp,siem',
+        WEBHOOK_SECRET_HR: SECRETS.hr,
+        WEBHOOK_SECRET_IDP: SECRETS.idp,
+        WEBHOOK_SECRET_SIEM: SECRETS.siem,
+        HR_EMPLOYEE_DIRECTORY: JSON.stringify({
+          'E-1001': { subject: 'mapped-subject', iss: 'https://idp.example.com' },
+        }),
+      },
     });
-    db = await connectToSchema(schema);
-    const credentials = writer.app.get(CredentialsRepository);
+    ({ writer, db, consumer } = env);
     for (const role of ['hr', 'idp', 'siem'] as const) {
-      tokens[role] = (await credentials.createCredential(`${role}-system`, role)).token;
+      tokens[role] = await env.token(`${role}-system`, role);
     }
-    consumer = await startTestConsumer(sharedBrokers(), { topic: topics.names.invalidations });
   });
 
-  afterAll(async () => {
-    await consumer?.stop();
-    await db?.end();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   function bearer(source: string, body: unknown, token = tokens[source]!): Promise<Response> {
     return fetch(`${writer.url}/v1/events/${source}`, {

@@ -1,21 +1,20 @@
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
-import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
 import { eventCatalogue } from '../support/event-catalogue';
 import { collectTopic, type ReceivedMessage, sharedBrokers, testTopics } from '../support/kafka';
-import { startTestConsumer } from '../support/consumer';
-import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
-import { TcpProxy } from '../../tools/net/tcp-proxy';
+import type { TcpProxy } from '../../tools/net/tcp-proxy';
 import { waitFor } from '../support/wait-for';
-import { type RunningWriter, startWriter } from '../support/writer';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const GROUP = 'rescind-writer-kafka-test';
 const topics = testTopics('kafkain', { partitions: 2 });
 const Topics = topics.names;
 
 describe('Kafka input topics', () => {
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let proxy: TcpProxy;
   let writer: RunningWriter;
   let db: Client;
@@ -24,47 +23,27 @@ describe('Kafka input topics', () => {
   let admin: Admin;
   let dlq: { messages: ReceivedMessage[]; stop(): Promise<void> };
 
-  const startTheWriter = (group = GROUP): Promise<RunningWriter> => {
-    const url = new URL(schema.url);
-    url.port = String(proxy.port);
-    return startWriter({ ...schema, url: url.toString() }, sharedBrokers(), {
-      ...topics.writerEnv,
-      KAFKA_INGEST_SOURCES: 'hr,idp,siem',
-      KAFKA_INGEST_GROUP_ID: group,
-      KAFKA_INGEST_MAX_WAIT_MS: '50',
-      DATABASE_CONNECT_TIMEOUT_MS: '500',
-    });
-  };
+  const startTheWriter = (group = GROUP): Promise<RunningWriter> =>
+    env.startWriter({ KAFKA_INGEST_GROUP_ID: group });
 
   beforeAll(async () => {
-    await topics.create();
-    schema = await createTestSchema('kafkain');
-    proxy = await TcpProxy.start('127.0.0.1', 5432);
-    writer = await startTheWriter();
-    db = await connectToSchema(schema);
-    const kafka = new Kafka({
-      brokers: sharedBrokers(),
-      clientId: 'test-producer',
-      logLevel: logLevel.NOTHING,
+    env = await startWriterEnvironment('kafkain', {
+      topics,
+      postgresProxy: true,
+      producer: true,
+      admin: true,
+      consumer: true,
+      config: {
+        KAFKA_INGEST_SOURCES: 'hr,idp,siem',
+        KAFKA_INGEST_GROUP_ID: GROUP,
+        KAFKA_INGEST_MAX_WAIT_MS: '50',
+      },
     });
-    producer = kafka.producer();
-    await producer.connect();
-    admin = kafka.admin();
-    await admin.connect();
-    dlq = await collectTopic(sharedBrokers(), Topics.deadLetter);
-    consumer = await startTestConsumer(sharedBrokers(), { topic: Topics.invalidations });
+    ({ postgresProxy: proxy, writer, db, producer, admin, consumer } = env);
+    dlq = env.adopt(await collectTopic(sharedBrokers(), Topics.deadLetter));
   });
 
-  afterAll(async () => {
-    await consumer?.stop();
-    await dlq?.stop();
-    await admin?.disconnect();
-    await producer?.disconnect();
-    await db?.end();
-    await writer?.stop();
-    await proxy?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   const topicOf = { hr: Topics.hrEvents, idp: Topics.idpEvents, siem: Topics.siemEvents };
   const headers = { 'content-type': 'application/json', 'rescind-schema-version': 'v1' };

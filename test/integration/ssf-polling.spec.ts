@@ -1,8 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
-import { startTestConsumer } from '../support/consumer';
-import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import { PollTransmitter } from '../support/ssf-poll-transmitter';
 import {
   CAEP,
@@ -13,9 +11,10 @@ import {
   unsignedSet,
 } from '../support/ssf-transmitter';
 import { TcpProxy } from '../../tools/net/tcp-proxy';
-import { sharedBrokers, testTopics } from '../support/kafka';
+import { testTopics } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
-import { type RunningWriter, startWriter } from '../support/writer';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const IDP = 'https://idp.example.com';
 /** A second configured transmitter: its SETs are valid, but not on the first one's poll stream. */
@@ -75,7 +74,7 @@ function reportedIn(transmitter: PollTransmitter, jti: string): number[] {
 
 describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmitter)', () => {
   const topics = testTopics('ssfpolling');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let signer: TestTransmitter;
   let other: TestTransmitter;
   let transmitter: PollTransmitter;
@@ -90,27 +89,24 @@ describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmi
     transmitter = await PollTransmitter.start(signer, { authorization: POLL_AUTHORIZATION });
     // The writer reaches the transmitter through a proxy, to take it off the network.
     proxy = await TcpProxy.start('127.0.0.1', transmitter.listenPort);
-    await topics.create();
-    schema = await createTestSchema('ssfpoll');
-    writer = await startWriter(schema, sharedBrokers(), {
-      ...topics.writerEnv,
-      SSF_TRANSMITTERS: JSON.stringify([
-        // 64 KiB: ample for 20 test SETs, far below the transmitter's oversized answers.
-        polled(signer, `http://127.0.0.1:${proxy.port}/ssf/poll`, { maxResponseBytes: 65_536 }),
-        { ...other.config(), issuer: OTHER_ISS },
-      ]),
+    env = await startWriterEnvironment('ssfpoll', {
+      topics,
+      consumer: true,
+      config: {
+        SSF_TRANSMITTERS: JSON.stringify([
+          // 64 KiB: ample for 20 test SETs, far below the transmitter's oversized answers.
+          polled(signer, `http://127.0.0.1:${proxy.port}/ssf/poll`, { maxResponseBytes: 65_536 }),
+          { ...other.config(), issuer: OTHER_ISS },
+        ]),
+      },
     });
-    db = await connectToSchema(schema);
-    consumer = await startTestConsumer(sharedBrokers(), { topic: topics.names.invalidations });
+    ({ writer, db, consumer } = env);
   });
 
   afterAll(async () => {
-    await consumer?.stop();
-    await db?.end();
-    await writer?.stop();
+    await env?.close();
     await proxy?.stop();
     await transmitter?.stop();
-    await schema?.drop();
   });
 
   afterEach(() => {
@@ -373,9 +369,8 @@ describe('RFC 8936 poll delivery of CAEP/RISC SETs (the writer polls the transmi
 
 describe('RFC 8936 poll delivery: moreAvailable', () => {
   const topics = testTopics('ssfpolling');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let transmitter: PollTransmitter;
-  let writer: RunningWriter;
   let db: Client;
   const jtis: string[] = [];
 
@@ -385,23 +380,21 @@ describe('RFC 8936 poll delivery: moreAvailable', () => {
     for (let i = 0; i < 5; i++) {
       jtis.push(await transmitter.publish(accountDisabled, { subId: user(`poll-drain-${i}`) }));
     }
-    await topics.create();
-    schema = await createTestSchema('ssfdrain');
-    db = await connectToSchema(schema);
-    // An interval far beyond the waits below: only moreAvailable can explain a second poll.
-    writer = await startWriter(schema, sharedBrokers(), {
-      ...topics.writerEnv,
-      SSF_TRANSMITTERS: JSON.stringify([
-        polled(signer, transmitter.endpoint, { intervalMs: 600_000, maxEvents: 2 }),
-      ]),
+    env = await startWriterEnvironment('ssfdrain', {
+      topics,
+      config: {
+        // An interval far beyond the waits below: only moreAvailable can explain a second poll.
+        SSF_TRANSMITTERS: JSON.stringify([
+          polled(signer, transmitter.endpoint, { intervalMs: 600_000, maxEvents: 2 }),
+        ]),
+      },
     });
+    ({ db } = env);
   });
 
   afterAll(async () => {
-    await writer?.stop();
-    await db?.end();
+    await env?.close();
     await transmitter?.stop();
-    await schema?.drop();
   });
 
   it('polls again at once while the transmitter has more, acknowledging as it goes', async () => {
@@ -424,34 +417,25 @@ describe('RFC 8936 poll delivery: moreAvailable', () => {
 
 describe('RFC 8936 poll delivery while PostgreSQL is unreachable', () => {
   const topics = testTopics('ssfpolling');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let pgProxy: TcpProxy;
   let transmitter: PollTransmitter;
-  let writer: RunningWriter;
   let db: Client;
 
   beforeAll(async () => {
     const signer = await TestTransmitter.create();
     transmitter = await PollTransmitter.start(signer);
-    await topics.create();
-    schema = await createTestSchema('ssfpgdown');
-    db = await connectToSchema(schema);
-    pgProxy = await TcpProxy.start('127.0.0.1', 5432);
-    const url = new URL(schema.url);
-    url.port = String(pgProxy.port);
-    writer = await startWriter({ ...schema, url: url.toString() }, sharedBrokers(), {
-      ...topics.writerEnv,
-      DATABASE_CONNECT_TIMEOUT_MS: '500',
-      SSF_TRANSMITTERS: JSON.stringify([polled(signer, transmitter.endpoint)]),
+    env = await startWriterEnvironment('ssfpgdown', {
+      topics,
+      postgresProxy: true,
+      config: { SSF_TRANSMITTERS: JSON.stringify([polled(signer, transmitter.endpoint)]) },
     });
+    ({ postgresProxy: pgProxy, db } = env);
   });
 
   afterAll(async () => {
-    await writer?.stop();
-    await pgProxy?.stop();
-    await db?.end();
+    await env?.close();
     await transmitter?.stop();
-    await schema?.drop();
   });
 
   it('neither acknowledges nor reports a SET it could not store, and records it once PostgreSQL is back', async () => {
@@ -492,7 +476,7 @@ describe('RFC 8936 poll delivery while PostgreSQL is unreachable', () => {
 
 describe('RFC 8936 poll delivery: reporting what is pending when the writer stops', () => {
   const topics = testTopics('ssfpolling');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let signer: TestTransmitter;
   let db: Client;
   /** What the current test started, for afterEach to stop. */
@@ -501,9 +485,8 @@ describe('RFC 8936 poll delivery: reporting what is pending when the writer stop
 
   beforeAll(async () => {
     signer = await TestTransmitter.create();
-    await topics.create();
-    schema = await createTestSchema('ssfstop');
-    db = await connectToSchema(schema);
+    env = await startWriterEnvironment('ssfstop', { topics, writer: false });
+    ({ db } = env);
   });
 
   afterEach(async () => {
@@ -513,10 +496,7 @@ describe('RFC 8936 poll delivery: reporting what is pending when the writer stop
     liveTransmitter = null;
   });
 
-  afterAll(async () => {
-    await db?.end();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   /** A transmitter with these SETs already queued: the writer's first poll gets them. */
   async function startTransmitter(sets: Record<string, unknown> = {}): Promise<PollTransmitter> {
@@ -530,8 +510,7 @@ describe('RFC 8936 poll delivery: reporting what is pending when the writer stop
     transmitter: PollTransmitter,
     poll: Record<string, unknown>,
   ): Promise<RunningWriter> {
-    liveWriter = await startWriter(schema, sharedBrokers(), {
-      ...topics.writerEnv,
+    liveWriter = await env.startWriter({
       SSF_TRANSMITTERS: JSON.stringify([polled(signer, transmitter.endpoint, poll)]),
     });
     return liveWriter;

@@ -1,7 +1,5 @@
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
-import { startTestConsumer } from '../support/consumer';
-import { connectToSchema, createTestSchema, type TestSchema } from '../support/postgres';
 import {
   CAEP,
   RECEIVER_AUD,
@@ -10,15 +8,16 @@ import {
   TRANSMITTER_ISS,
   unsignedSet,
 } from '../support/ssf-transmitter';
-import { sharedBrokers, testTopics } from '../support/kafka';
+import { testTopics } from '../support/kafka';
 import { waitFor } from '../support/wait-for';
-import { type RunningWriter, startWriter } from '../support/writer';
+import type { RunningWriter } from '../support/writer';
+import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
 const IDP = 'https://idp.example.com';
 
 describe('POST /ssf/events (RFC 8935 push of CAEP/RISC SETs)', () => {
   const topics = testTopics('ssfreceiver');
-  let schema: TestSchema;
+  let env: WriterEnvironment;
   let writer: RunningWriter;
   let db: Client;
   let consumer: RevocationConsumer;
@@ -26,23 +25,18 @@ describe('POST /ssf/events (RFC 8935 push of CAEP/RISC SETs)', () => {
 
   beforeAll(async () => {
     transmitter = await TestTransmitter.create();
-    await topics.create();
-    schema = await createTestSchema('ssf');
-    writer = await startWriter(schema, sharedBrokers(), {
-      ...topics.writerEnv,
-      SSF_TRANSMITTERS: JSON.stringify([transmitter.config()]),
-      CUSTOM_RULE_CLAIMS: 'email',
+    env = await startWriterEnvironment('ssf', {
+      topics,
+      consumer: true,
+      config: {
+        SSF_TRANSMITTERS: JSON.stringify([transmitter.config()]),
+        CUSTOM_RULE_CLAIMS: 'email',
+      },
     });
-    db = await connectToSchema(schema);
-    consumer = await startTestConsumer(sharedBrokers(), { topic: topics.names.invalidations });
+    ({ writer, db, consumer } = env);
   });
 
-  afterAll(async () => {
-    await consumer?.stop();
-    await db?.end();
-    await writer?.stop();
-    await schema?.drop();
-  });
+  afterAll(() => env?.close());
 
   function push(set: string, contentType = 'application/secevent+jwt'): Promise<Response> {
     return fetch(`${writer.url}/ssf/events`, {

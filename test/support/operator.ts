@@ -2,9 +2,10 @@ import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revo
 import type { Client } from 'pg';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import type { Role } from '../../apps/revocation-writer/src/auth/permissions';
-import { sharedBrokers, testTopics, type TestTopics } from './kafka';
-import { connectToSchema, createTestSchema, type TestSchema } from './postgres';
-import { type RunningWriter, startWriter } from './writer';
+import { testTopics, type TestTopics } from './kafka';
+import type { TestSchema } from './postgres';
+import type { RunningWriter } from './writer';
+import { startWriterEnvironment } from './writer-environment';
 
 /** A bearer API credential per role, as the operator API is used. */
 export type Tokens = Record<Role, string>;
@@ -37,20 +38,21 @@ export async function startOperatorHarness(
   env: Record<string, string> = {},
 ): Promise<OperatorHarness> {
   const topics = testTopics(prefix, { partitions: 3 });
-  await topics.create();
-  const brokers = sharedBrokers();
-  const schema = await createTestSchema(prefix);
-  const writer = await startWriter(schema, brokers, { ...topics.writerEnv, ...env });
-  const db = await connectToSchema(schema);
-  const credentials = writer.app.get(CredentialsRepository);
+  const environment = await startWriterEnvironment(prefix, { topics, config: env });
+  const { brokers, schema, writer, db } = environment;
   const tokens = {} as Tokens;
   const actors = {} as Record<Role, string>;
-  for (const role of ROLES) {
-    const { id, token } = await credentials.createCredential(`${prefix}-${role}`, role);
-    tokens[role] = token;
-    actors[role] = id;
+  try {
+    const credentials = writer.app.get(CredentialsRepository);
+    for (const role of ROLES) {
+      const { id, token } = await credentials.createCredential(`${prefix}-${role}`, role);
+      tokens[role] = token;
+      actors[role] = id;
+    }
+  } catch (error) {
+    await environment.close();
+    throw error;
   }
-  const consumers: RevocationConsumer[] = [];
   return {
     topics,
     brokers,
@@ -60,27 +62,22 @@ export async function startOperatorHarness(
     tokens,
     actors,
     async consumer() {
-      const consumer = createRevocationConsumer({
-        brokers,
-        topic: topics.names.invalidations,
-        groupIdPrefix: `${prefix}-enforcement-point`,
-        sessionTimeoutMs: 6000,
-        heartbeatIntervalMs: 500,
-        maxWaitTimeMs: 50,
-      });
-      consumers.push(consumer);
+      // Adopted before it starts: stop() stops it even if it never became ready.
+      const consumer = environment.adopt(
+        createRevocationConsumer({
+          brokers,
+          topic: topics.names.invalidations,
+          groupIdPrefix: `${prefix}-enforcement-point`,
+          sessionTimeoutMs: 6000,
+          heartbeatIntervalMs: 500,
+          maxWaitTimeMs: 50,
+        }),
+      );
       await consumer.start();
       await consumer.ready();
       return consumer;
     },
-    async stop() {
-      for (const consumer of consumers) {
-        await consumer.stop();
-      }
-      await db.end();
-      await writer.stop();
-      await schema.drop();
-    },
+    stop: () => environment.close(),
   };
 }
 

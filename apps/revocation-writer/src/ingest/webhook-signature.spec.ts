@@ -1,5 +1,6 @@
+import { signWebhook, STANDARD_WEBHOOKS_VECTOR } from '../../../../test/support/webhook-signing';
 import { httpStatus } from '../http/problem-details';
-import { signWebhook, verifyWebhook, WebhookVerificationError } from './webhook-signature';
+import { verifyWebhook, WebhookVerificationError } from './webhook-signature';
 
 const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
 const other = `whsec_${Buffer.alloc(32, 2).toString('base64')}`;
@@ -21,6 +22,21 @@ function verify(
 }
 
 describe(verifyWebhook.name, () => {
+  it('accepts the Standard Webhooks test vector, which the test signer reproduces', () => {
+    const { secret: vectorSecret, id, timestampSeconds, signature } = STANDARD_WEBHOOKS_VECTOR;
+    const vectorBody = STANDARD_WEBHOOKS_VECTOR.body;
+    expect(signWebhook(id, timestampSeconds, vectorBody, vectorSecret)).toBe(signature);
+    expect(
+      verifyWebhook(
+        { id, timestamp: String(timestampSeconds), signature },
+        Buffer.from(vectorBody),
+        [vectorSecret],
+        300,
+        timestampSeconds * 1000,
+      ),
+    ).toBe(id);
+  });
+
   it('accepts a valid signature and returns the webhook id', () => {
     expect(verify(signWebhook('msg_1', now / 1000, body, secret))).toBe('msg_1');
   });

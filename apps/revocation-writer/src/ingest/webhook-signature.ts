@@ -66,16 +66,3 @@ export function verifyWebhook(
   }
   throw new WebhookVerificationError('no webhook-signature matches');
 }
-
-/** Signs like a Standard Webhooks sender would (used by tests and the docs' example). */
-export function signWebhook(
-  id: string,
-  timestampSeconds: number,
-  rawBody: string,
-  secret: string,
-): string {
-  const mac = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
-    .update(`${id}.${timestampSeconds}.${rawBody}`)
-    .digest('base64');
-  return `v1,${mac}`;
-}
