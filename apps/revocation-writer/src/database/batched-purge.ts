@@ -7,24 +7,43 @@ export const PURGE_BATCH = 1000;
 /** How often a purge runs (ms): retentions are minutes to days, so each run finds little. */
 export const PURGE_INTERVAL_MS = 60_000;
 
+/** How a {@link BatchedPurge} paces itself; the defaults are those of the retention purges. */
+export interface BatchedPurgeOptions {
+  /** Rows per batch (default {@link PURGE_BATCH}). */
+  batchSize?: number;
+  /** Time between two runs (ms, default {@link PURGE_INTERVAL_MS}). */
+  intervalMs?: number;
+  /** What a run did, for the log line (default "purged"; the rule pruner "expired"). */
+  verb?: string;
+}
+
 /**
- * Runs a retention purge periodically: `deleteBatch(limit)` deletes at most `limit` of the
- * oldest expired rows in one statement and returns how many; a run repeats it until a batch
- * comes back short. Never two runs at once (a first run after an upgrade may face a large
- * backlog), and `stop()` waits for the batch in flight but starts no other, so shutdown never
- * waits for a whole backlog. Failures are logged; the next run tries again.
+ * Runs a purge periodically: `deleteBatch(limit)` removes (or expires) at most `limit` of the
+ * oldest due rows in one transaction and returns how many; a run repeats it until a batch comes
+ * back short. Never two runs at once (a first run after an upgrade may face a large backlog),
+ * and `stop()` waits for the batch in flight but starts no other, so shutdown never waits for a
+ * whole backlog. Failures are logged; the next run tries again. Serves the retention purges
+ * (idempotency records, webhook guards, published outbox rows) and the rule pruner.
  */
 export class BatchedPurge {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopping = false;
+  private readonly batchSize: number;
+  private readonly intervalMs: number;
+  private readonly verb: string;
 
   constructor(
     /** What is purged, for the log: e.g. "published outbox row". */
     private readonly what: string,
     private readonly deleteBatch: (limit: number) => Promise<number>,
     private readonly logger: Pick<Logger, 'log' | 'warn'>,
-  ) {}
+    options: BatchedPurgeOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? PURGE_BATCH;
+    this.intervalMs = options.intervalMs ?? PURGE_INTERVAL_MS;
+    this.verb = options.verb ?? 'purged';
+  }
 
   start(): void {
     this.timer = setInterval(() => {
@@ -32,10 +51,10 @@ export class BatchedPurge {
         return;
       }
       this.running = this.purgeAll()
-        .then((n) => n > 0 && this.logger.log(`purged ${n} ${this.what}(s)`))
+        .then((n) => n > 0 && this.logger.log(`${this.verb} ${n} ${this.what}(s)`))
         .catch((error: unknown) => this.logger.warn(`${this.what} purge failed: ${String(error)}`))
         .finally(() => (this.running = null));
-    }, PURGE_INTERVAL_MS);
+    }, this.intervalMs);
     this.timer.unref();
   }
 
@@ -51,9 +70,9 @@ export class BatchedPurge {
   async purgeAll(): Promise<number> {
     let total = 0;
     while (!this.stopping) {
-      const n = await this.deleteBatch(PURGE_BATCH);
+      const n = await this.deleteBatch(this.batchSize);
       total += n;
-      if (n < PURGE_BATCH) {
+      if (n < this.batchSize) {
         break;
       }
     }

@@ -6,63 +6,57 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InjectConfig, type WriterConfig } from '../config/config';
+import { BatchedPurge } from '../database/batched-purge';
 import { RuleJournal } from './rule-journal';
 import { RulesRepository } from './rules.repository';
 
+/** Rules expired per transaction: each one is a new version, an audit record and an outbox row. */
 const BATCH = 500;
 
 /**
  * Marks rules expired once every token they matched has expired, and publishes their removal,
- * so enforcement points (which also drop them locally) and the database stay small.
+ * so enforcement points (which also drop them locally) and the database stay small. Paced like
+ * the retention purges (`BatchedPurge`): bounded batches, one run at a time, every
+ * `PRUNE_INTERVAL_SECONDS`.
  */
 @Injectable()
 export class RulePruner implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(RulePruner.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly batches: BatchedPurge;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly rules: RulesRepository,
     private readonly journal: RuleJournal,
-    @InjectConfig('rules') private readonly rulesConfig: WriterConfig['rules'],
-  ) {}
+    @InjectConfig('rules') rulesConfig: WriterConfig['rules'],
+  ) {
+    this.batches = new BatchedPurge(
+      'rule',
+      (limit) => this.pruneBatch(limit),
+      new Logger(RulePruner.name),
+      {
+        batchSize: BATCH,
+        intervalMs: rulesConfig.pruneIntervalMs,
+        verb: 'expired',
+      },
+    );
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (this.running) {
-        return;
-      }
-      this.running = this.pruneAll()
-        .then((n) => n > 0 && this.logger.log(`expired ${n} rule(s)`))
-        .catch((error: unknown) => this.logger.warn(`pruning failed: ${String(error)}`))
-        .finally(() => (this.running = null));
-    }, this.rulesConfig.pruneIntervalMs);
-    this.timer.unref();
+    this.batches.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.timer) {
-      clearInterval(this.timer);
-    }
-    await this.running;
+    await this.batches.stop();
   }
 
   /** Expires everything that is due, in batches; returns how many rules were expired. */
-  async pruneAll(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const n = await this.pruneBatch();
-      total += n;
-      if (n < BATCH) {
-        return total;
-      }
-    }
+  pruneAll(): Promise<number> {
+    return this.batches.purgeAll();
   }
 
-  private pruneBatch(): Promise<number> {
+  private pruneBatch(limit: number): Promise<number> {
     return this.dataSource.transaction(async (em) => {
-      const changes = await this.rules.expireDue(em, BATCH);
+      const changes = await this.rules.expireDue(em, limit);
       for (const change of changes) {
         await this.journal.record(em, change, {
           actor: 'system:pruner',
