@@ -1,3 +1,4 @@
+/* eslint-disable jest/no-export -- a support module: it registers a shared suite in the specs that call it */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -83,4 +84,35 @@ export function configTableMismatches(
         : [{ variable, stated, fallsBackTo }];
     }),
   };
+}
+
+/**
+ * The README's configuration table of one app, checked against its env schema: registers the
+ * tests in the calling spec (`app` names who falls back to the defaults, for the titles).
+ */
+export function describeReadmeConfigTable(
+  section: string,
+  schema: Parameters<typeof configTableMismatches>[1],
+  app: string,
+): void {
+  describe(`README "${section}"`, () => {
+    const mismatches = configTableMismatches(section, schema);
+
+    it('documents one variable per row, each by its name in backticks', () => {
+      expect(mismatches.malformedRows).toEqual([]);
+    });
+
+    it('documents every variable of the schema, each once, and nothing the schema does not read', () => {
+      expect(mismatches.undocumented).toEqual([]);
+      expect(mismatches.unknownOrRepeated).toEqual([]);
+    });
+
+    it('states the default of every variable that has one, or `(none)` for an empty list', () => {
+      expect(mismatches.unstatedDefaults).toEqual([]);
+    });
+
+    it(`states as defaults only values the ${app} itself falls back to`, () => {
+      expect(mismatches.wrongDefaults).toEqual([]);
+    });
+  });
 }
