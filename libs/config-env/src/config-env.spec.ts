@@ -1,9 +1,18 @@
 import { z } from 'zod';
-import { bool, commaList, int, json, list, parseEnv } from './index';
+import { asymmetricJwsAlgorithm, bool, commaList, int, json, list, parseEnv } from './index';
 
 class TestConfigError extends Error {}
 
 describe('environment values', () => {
+  it('accepts asymmetric JWS algorithms only: never none, never a shared-secret HMAC', () => {
+    expect(
+      ['RS256', 'PS256', 'ES256', 'EdDSA'].map((a) => asymmetricJwsAlgorithm.parse(a)),
+    ).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
+    for (const refused of ['none', 'HS256', 'HS512', 'rs256']) {
+      expect(asymmetricJwsAlgorithm.safeParse(refused).success).toBe(false);
+    }
+  });
+
   it('reads true/false, 1/0 and yes/no as booleans and refuses anything else', () => {
     expect(['true', '1', 'yes'].map((v) => bool.parse(v))).toEqual([true, true, true]);
     expect(['false', '0', 'no'].map((v) => bool.parse(v))).toEqual([false, false, false]);

@@ -67,3 +67,23 @@ export const commaList = <Out>(items: z.ZodType<Out, string[]>, noneWord = false
  * const Env = z.object({ KAFKA_BROKERS: list.default(['127.0.0.1:9092']) });
  */
 export const list = commaList(z.array(z.string().min(1)).min(1));
+
+/**
+ * A JWS algorithm an app may accept for an issuer's tokens: asymmetric ones only. An
+ * enforcement point never shares a secret with the issuer, and `none` is never acceptable.
+ *
+ * @example
+ * const Env = z.object({ JWT_ALGORITHMS: list.pipe(z.array(asymmetricJwsAlgorithm)) });
+ */
+export const asymmetricJwsAlgorithm = z.enum([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+]);

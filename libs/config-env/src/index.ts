@@ -4,5 +4,5 @@
  * JSON) and {@link parseEnv}, which validates the environment against an app's schema and names
  * each offending variable. Each app keeps its own schema, defaults and error class.
  */
-export { bool, commaList, int, json, list } from './env-values';
+export { asymmetricJwsAlgorithm, bool, commaList, int, json, list } from './env-values';
 export { parseEnv } from './parse-env';

@@ -1,21 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
-import { int, json, list, parseEnv } from '@rescind/config-env';
+import { asymmetricJwsAlgorithm, int, json, list, parseEnv } from '@rescind/config-env';
 import { z } from 'zod';
-
-// Asymmetric algorithms only: a gateway never shares a secret with the token issuer, and `none`
-// is never acceptable.
-const Algorithm = z.enum([
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-]);
 
 /**
  * Every setting of the example gateway, read from the environment once, at start-up. Each
@@ -52,7 +37,9 @@ export const EnvSchema = z
     /** The `aud` every accepted token must contain; unset: not checked. */
     AUDIENCE: z.string().min(1).optional(),
     /** Accepted JWS algorithms, comma separated. */
-    JWT_ALGORITHMS: list.pipe(z.array(Algorithm)).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+    JWT_ALGORITHMS: list
+      .pipe(z.array(asymmetricJwsAlgorithm))
+      .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
 
     /**
      * The writer's deny-list snapshot (`…/v1/deny-list/snapshot`), loaded at start-up; the topic

@@ -1,3 +1,4 @@
+import { asymmetricJwsAlgorithm } from '@rescind/config-env';
 import { z } from 'zod';
 
 // The parties whose signatures the writer accepts, as the JSON values of ISSUERS and
@@ -11,23 +12,7 @@ import { z } from 'zod';
 const SigningKeys = {
   jwksUri: z.url({ protocol: /^https?$/ }).optional(),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
-  algorithms: z
-    .array(
-      z.enum([
-        'RS256',
-        'RS384',
-        'RS512',
-        'PS256',
-        'PS384',
-        'PS512',
-        'ES256',
-        'ES384',
-        'ES512',
-        'EdDSA',
-      ]),
-    )
-    .min(1)
-    .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+  algorithms: z.array(asymmetricJwsAlgorithm).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
 };
 const oneKeySource = [
   (k: { jwksUri?: string; jwks?: unknown }) => (k.jwksUri === undefined) !== (k.jwks === undefined),
