@@ -100,13 +100,11 @@ export function toRuleSpecs(
 
 export type PlannedEffect = 'create' | 'reactivate' | 'raise' | 'unchanged';
 
-export interface PlannedRule {
-  key: string;
-  claim: string;
-  value: string;
-  iss: string | null;
-  revokedBefore: number | null;
-  expiresAt: number | null;
+/** A rule as the request would leave it, and what writing it would do. */
+export interface PlannedRule extends Pick<
+  StoredRule,
+  'key' | 'claim' | 'value' | 'iss' | 'revokedBefore' | 'expiresAt'
+> {
   effect: PlannedEffect;
   /** The stored rule with this key before the request, if any. */
   current: StoredRule | null;
