@@ -2,7 +2,9 @@
  * One command, no Docker: starts a real Apache Kafka broker (tools/kafka, the jars from Maven
  * Central), the writer and a separate enforcement-point process, posts an HR termination and
  * shows the revocation arrive. Needs PostgreSQL (DATABASE_URL, default
- * postgres://postgres@127.0.0.1:5432/postgres), Java 17 and Maven. Run with `npm run demo`.
+ * postgres://postgres@127.0.0.1:5432/postgres), Java 17 and Maven. Run with `npm run demo`, which
+ * runs tools/preflight.js first: it installs the npm packages and the broker's jars, and names in
+ * one line what else is missing.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,9 +40,14 @@ function startTs(script: string, env: Record<string, string>, label: string): Ch
   return child;
 }
 
+/**
+ * Polls `probe` until it returns a value. Fails at once when `child` (the process that should
+ * answer) has exited, rather than polling a dead process until the timeout.
+ */
 async function until<T>(
   what: string,
   probe: () => Promise<T | undefined>,
+  child?: ChildProcess,
   timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -48,6 +55,11 @@ async function until<T>(
     const value = await probe().catch(() => undefined);
     if (value !== undefined) {
       return value;
+    }
+    if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(
+        `gave up waiting for ${what}: its process exited (${child.exitCode ?? child.signalCode}); its output is above`,
+      );
     }
     if (Date.now() > deadline) {
       throw new Error(`timed out waiting for ${what}`);
@@ -69,35 +81,38 @@ async function main(): Promise<void> {
   const broker = await KafkaBroker.start({ topics: topicSpecs() });
   console.log(`[demo] Apache Kafka broker (KRaft) at ${broker.brokers.join(',')}`);
   try {
-    children.push(
-      startTs(
-        'apps/revocation-writer/src/main.ts',
-        {
-          PORT: '3900',
-          HOST: '127.0.0.1',
-          DATABASE_URL,
-          DATABASE_SCHEMA: schema,
-          KAFKA_BROKERS: broker.brokers.join(','),
-          INGEST_BEARER_TOKEN: TOKEN,
-          LOG_LEVEL: 'warn',
-        },
-        'writer',
-      ),
+    const writer = startTs(
+      'apps/revocation-writer/src/main.ts',
+      {
+        PORT: '3900',
+        HOST: '127.0.0.1',
+        DATABASE_URL,
+        DATABASE_SCHEMA: schema,
+        KAFKA_BROKERS: broker.brokers.join(','),
+        INGEST_BEARER_TOKEN: TOKEN,
+        LOG_LEVEL: 'warn',
+      },
+      'writer',
     );
-    children.push(
-      startTs(
-        'tools/demo/enforcement-point.ts',
-        { PORT: '3901', KAFKA_BROKERS: broker.brokers.join(','), KAFKA_MAX_WAIT_MS: '50' },
-        'enforcement point',
-      ),
+    const enforcementPoint = startTs(
+      'tools/demo/enforcement-point.ts',
+      { PORT: '3901', KAFKA_BROKERS: broker.brokers.join(','), KAFKA_MAX_WAIT_MS: '50' },
+      'enforcement point',
     );
-    await until('the writer', async () =>
-      (await fetch(`${WRITER}/health/ready`)).ok ? true : undefined,
+    children.push(writer, enforcementPoint);
+    await until(
+      'the writer',
+      async () => ((await fetch(`${WRITER}/health/ready`)).ok ? true : undefined),
+      writer,
     );
-    await until('the enforcement point', async () => {
-      const status = (await (await fetch(`${GATEWAY}/status`)).json()) as { ready: boolean };
-      return status.ready ? true : undefined;
-    });
+    await until(
+      'the enforcement point',
+      async () => {
+        const status = (await (await fetch(`${GATEWAY}/status`)).json()) as { ready: boolean };
+        return status.ready ? true : undefined;
+      },
+      enforcementPoint,
+    );
 
     const issuedBefore = Math.floor(Date.now() / 1000) - 60;
     console.log(
@@ -120,8 +135,10 @@ async function main(): Promise<void> {
     console.log(
       `[demo] writer answered ${response.status} ${await response.text()} in ${accepted - posted} ms`,
     );
-    await until('the revocation at the enforcement point', async () =>
-      (await check('alice', issuedBefore)) === 'REVOKED' ? true : undefined,
+    await until(
+      'the revocation at the enforcement point',
+      async () => ((await check('alice', issuedBefore)) === 'REVOKED' ? true : undefined),
+      enforcementPoint,
     );
     console.log(
       `[demo] enforcement point rejects alice's old token ${Date.now() - accepted} ms after the 202`,
@@ -138,14 +155,30 @@ async function main(): Promise<void> {
       children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
     );
     await broker.stop();
-    const db = new Client({ connectionString: DATABASE_URL });
-    await db.connect();
-    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await db.end();
+    await dropSchema(schema);
   }
 }
 
+/** Removes the demo's throwaway schema; a failure here must not hide the demo's own error. */
+async function dropSchema(schema: string): Promise<void> {
+  const db = new Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } catch (error) {
+    console.error(`[demo] could not drop schema ${schema}: ${messageOf(error)}`);
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// One line, no stack trace: what failed is the machine's set-up (tools/preflight.js checks it
+// first) or a child process, whose own output is above.
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(`[demo] failed: ${messageOf(error)}`);
   process.exit(1);
 });

@@ -54,6 +54,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(`failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
