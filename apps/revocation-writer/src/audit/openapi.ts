@@ -1,4 +1,4 @@
-import { json, type OpenApiFragment, problem, queryParameters, ref } from '../http/openapi-common';
+import { json, type OpenApiFragment, problems, queryParameters, ref } from '../http/openapi-common';
 import { AuditEntrySchema, AuditPageSchema, AuditQuerySchema } from './audit.dto';
 
 /** `GET /v1/audit` (audit-log.controller.ts): a page, or the NDJSON export. */
@@ -30,10 +30,7 @@ export const AUDIT_OPENAPI: OpenApiFragment = {
               },
             },
           },
-          '400': problem('BadRequest'),
-          '401': problem('Unauthorized'),
-          '403': problem('Forbidden'),
-          '503': problem('ServiceUnavailable'),
+          ...problems('BadRequest', 'Unauthorized', 'Forbidden', 'ServiceUnavailable'),
         },
       },
     },

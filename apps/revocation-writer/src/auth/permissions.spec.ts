@@ -69,19 +69,8 @@ const PERMISSION_MATRIX: Record<Role, Permission[]> = {
   reader: ['read'],
   introspector: ['introspect'],
 };
-const PERMISSIONS: Permission[] = [
-  'read',
-  'revoke',
-  'revoke:future-tokens',
-  'revoke:permanent',
-  'reinstate',
-  'bulk',
-  'introspect',
-  'global-revoke',
-  'ingest:hr',
-  'ingest:idp',
-  'ingest:siem',
-];
+/** Every permission there is: the admin holds them all. */
+const PERMISSIONS: Permission[] = PERMISSION_MATRIX.admin;
 
 describe('authorization matrix', () => {
   describe.each(ROLES)('role %s', (role) => {

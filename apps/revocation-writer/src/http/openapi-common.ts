@@ -108,6 +108,27 @@ export const problem = (name: ProblemName): JsonObject => ({
   $ref: `#/components/responses/${name}`,
 });
 
+/** The status each shared problem response answers with. */
+const PROBLEM_STATUS: Record<ProblemName, string> = {
+  BadRequest: '400',
+  Unauthorized: '401',
+  Forbidden: '403',
+  NotFound: '404',
+  RequestTimeout: '408',
+  Conflict: '409',
+  ContentTooLarge: '413',
+  UriTooLong: '414',
+  UnsupportedMediaType: '415',
+  UnprocessableContent: '422',
+  TooManyRequests: '429',
+  HeaderTooLarge: '431',
+  ServiceUnavailable: '503',
+};
+
+/** Several shared problem responses, keyed by their status (spread into `responses`). */
+export const problems = (...names: ProblemName[]): Record<string, JsonObject> =>
+  Object.fromEntries(names.map((name) => [PROBLEM_STATUS[name], problem(name)]));
+
 export const RETRY_AFTER = { 'Retry-After': { $ref: '#/components/headers/Retry-After' } };
 
 /** Response headers of the shared problem responses that have any. */

@@ -1,5 +1,5 @@
 import { type EventSourceName, SOURCE_EVENT_SCHEMAS } from '@rescind/contracts';
-import { json, type JsonObject, type OpenApiFragment, problem, ref } from '../http/openapi-common';
+import { json, type JsonObject, type OpenApiFragment, problems, ref } from '../http/openapi-common';
 import { RevocationResultSchema } from '../write-path/revocation-result';
 
 /** `POST /v1/events/{source}`: every source the same way, each with its own event schema. */
@@ -13,14 +13,16 @@ function eventPath(source: EventSourceName, schema: string, summary: string): Js
       requestBody: { required: true, content: json(ref(schema)) },
       responses: {
         '202': { description: 'Committed.', content: json(ref('EventAccepted')) },
-        '400': problem('BadRequest'),
-        '401': problem('Unauthorized'),
-        '403': problem('Forbidden'),
-        '409': problem('Conflict'),
-        '413': problem('ContentTooLarge'),
-        '415': problem('UnsupportedMediaType'),
-        '422': problem('UnprocessableContent'),
-        '503': problem('ServiceUnavailable'),
+        ...problems(
+          'BadRequest',
+          'Unauthorized',
+          'Forbidden',
+          'Conflict',
+          'ContentTooLarge',
+          'UnsupportedMediaType',
+          'UnprocessableContent',
+          'ServiceUnavailable',
+        ),
       },
     },
   };

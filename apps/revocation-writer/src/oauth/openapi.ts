@@ -4,7 +4,7 @@ import {
   OAUTH_ERROR,
   oauthError,
   type OpenApiFragment,
-  problem,
+  problems,
   RETRY_AFTER,
 } from '../http/openapi-common';
 
@@ -164,10 +164,7 @@ export const OAUTH_OPENAPI: OpenApiFragment = {
         },
         responses: {
           '204': { description: 'Revoked.' },
-          '400': problem('BadRequest'),
-          '401': problem('Unauthorized'),
-          '403': problem('Forbidden'),
-          '503': problem('ServiceUnavailable'),
+          ...problems('BadRequest', 'Unauthorized', 'Forbidden', 'ServiceUnavailable'),
         },
       },
     },
