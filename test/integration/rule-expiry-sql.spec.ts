@@ -1,10 +1,5 @@
 import { isExpired } from '@rescind/rules';
-import { DataSource, type EntityManager } from 'typeorm';
-import { loadConfig } from '../../apps/revocation-writer/src/config/config';
-import {
-  dataSourceOptions,
-  runMigrations,
-} from '../../apps/revocation-writer/src/database/data-source';
+import type { DataSource, EntityManager } from 'typeorm';
 import {
   RULE_EXPIRED_SQL,
   RULE_UNEXPIRED_SQL,
@@ -12,7 +7,7 @@ import {
 import { rows } from '../../apps/revocation-writer/src/database/sql';
 import { SnapshotRepository } from '../../apps/revocation-writer/src/snapshot/snapshot.repository';
 import { RulesRepository } from '../../apps/revocation-writer/src/write-path/rules.repository';
-import { createTestSchema, type TestSchema } from '../support/postgres';
+import { type MigratedDatabase, startMigratedDatabase } from '../support/database';
 
 /** Where a rule's `expires_at` lies relative to the transaction's `now()`, as SQL. */
 const BOUNDARY: Record<string, string> = {
@@ -28,22 +23,16 @@ const BOUNDARY: Record<string, string> = {
  * writer still publishes in a snapshot is one a consumer has already pruned (or the reverse).
  */
 describe('rule expiry in SQL (RULE_EXPIRED_SQL, RULE_UNEXPIRED_SQL)', () => {
-  let schema: TestSchema;
+  let database: MigratedDatabase;
   let dataSource: DataSource;
   const rules = new RulesRepository();
 
   beforeAll(async () => {
-    schema = await createTestSchema('rule_expiry');
-    const config = loadConfig({ DATABASE_URL: schema.url, DATABASE_SCHEMA: schema.schema });
-    await runMigrations(config.database);
-    dataSource = new DataSource(dataSourceOptions(config.database, 2));
-    await dataSource.initialize();
+    database = await startMigratedDatabase('rule_expiry');
+    ({ dataSource } = database);
   });
 
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await schema?.drop();
-  });
+  afterAll(() => database?.close());
 
   /** Evaluates both fragments on these `expires_at` values, in one transaction (one `now()`). */
   async function evaluate(values: string[]) {

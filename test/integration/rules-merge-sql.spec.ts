@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { mergeRevocation, type StoredCutoffs } from '@rescind/rules';
 import fc from 'fast-check';
-import { DataSource } from 'typeorm';
-import { loadConfig } from '../../apps/revocation-writer/src/config/config';
-import {
-  dataSourceOptions,
-  runMigrations,
-} from '../../apps/revocation-writer/src/database/data-source';
+import type { DataSource } from 'typeorm';
 import { RulesRepository } from '../../apps/revocation-writer/src/write-path/rules.repository';
 import { cutoffsOf } from '../../apps/revocation-writer/src/write-path/stored-rule';
-import { createTestSchema, type TestSchema } from '../support/postgres';
+import { type MigratedDatabase, startMigratedDatabase } from '../support/database';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 // Few distinct instants, so equal cutoffs (the edges of "later") come up often.
@@ -28,23 +23,17 @@ const step = fc.oneof(
  * the dry run and the RFC 7009 in-force check use.
  */
 describe(`${RulesRepository.name}.writeRevocation merges as mergeRevocation`, () => {
-  let schema: TestSchema;
+  let database: MigratedDatabase;
   let dataSource: DataSource;
   const rules = new RulesRepository();
   const meta = { source: 'operator', sourceEventId: null, reason: 'merge spec' };
 
   beforeAll(async () => {
-    schema = await createTestSchema('rules_merge');
-    const config = loadConfig({ DATABASE_URL: schema.url, DATABASE_SCHEMA: schema.schema });
-    await runMigrations(config.database);
-    dataSource = new DataSource(dataSourceOptions(config.database, 2));
-    await dataSource.initialize();
+    database = await startMigratedDatabase('rules_merge');
+    ({ dataSource } = database);
   });
 
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await schema?.drop();
-  });
+  afterAll(() => database?.close());
 
   it('stores what mergeRevocation makes of each revocation, after reinstatements and expiries too', async () => {
     await fc.assert(
