@@ -1,3 +1,4 @@
+import { STANDARD_RULE_CLAIMS } from '@rescind/contracts';
 import type {
   CreatedRevocation,
   RulePage,
@@ -250,13 +251,7 @@ describe('GET /openapi.json', () => {
     const request = document.components.schemas.CreateRevocationRequest!;
     expect(request.required).toEqual(['rules', 'reason']);
     expect(request.properties?.rules?.items?.properties?.claim?.enum).toEqual([
-      'jti',
-      'sub',
-      'client_id',
-      'sid',
-      'iss',
-      'kid',
-      'token_hash',
+      ...STANDARD_RULE_CLAIMS,
       'device_id',
       'tenant',
     ]);

@@ -1,4 +1,4 @@
-import { ruleKey } from '@rescind/contracts';
+import { ruleKey, STANDARD_RULE_CLAIMS } from '@rescind/contracts';
 import { DenyList } from '@rescind/rules';
 import type { IssuerConfig } from '../config/config';
 import {
@@ -30,13 +30,7 @@ describe(candidateRuleKeys.name, () => {
 
   it('lists, for every rule claim the token carries, the issuer-free and the issuer-scoped key', () => {
     const keys = candidateRuleKeys(claims, [
-      'jti',
-      'sub',
-      'client_id',
-      'sid',
-      'iss',
-      'kid',
-      'token_hash',
+      ...STANDARD_RULE_CLAIMS,
       'device_id',
       'tenant',
       'email',
