@@ -60,7 +60,7 @@ function applyOnly(list: List, seqOffset: number): Timing {
   return { calls: RULES, ns: total };
 }
 
-/** The consumer's per-message path (consumer.ts applyMessage, minus tracing and events). */
+/** The consumer's per-message path (MessageApplier.apply in message-applier.ts, minus tracing and events). */
 function consumerPath(list: List, from: number, count: number, seqOffset = 0): Timing {
   const buffers = messages(from, count, seqOffset);
   gc();

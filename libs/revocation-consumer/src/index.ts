@@ -4,15 +4,12 @@
  * Fastify hook only use their frameworks' types. The NestJS module and guard live in the
  * `@rescind/revocation-consumer/nest` entry point, so services without Nest never load it.
  */
-export {
-  type CheckDecision,
-  type ConsumerLogger,
-  type ConsumerStatus,
-  createRevocationConsumer,
-  RevocationConsumer,
-  type RevocationConsumerOptions,
-  type RuleAppliedEvent,
-} from './consumer';
+export { createRevocationConsumer, RevocationConsumer } from './consumer';
+export type { CheckDecision } from './decision';
+export { RevocationConsumerError, type RevocationConsumerErrorCode } from './errors';
+export type { RuleAppliedEvent } from './events';
+export type { ConsumerLogger, RevocationConsumerOptions } from './options';
+export type { ConsumerStatus } from './status';
 export type { StalenessPolicy } from './freshness';
 export type { SnapshotSource } from './snapshot';
 export type { UnreadableRule, UnreadableRulesStatus, UnreadableSource } from './unreadable-rules';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { type InvalidationEventV1, InvalidationEventV1Schema } from '@rescind/contracts';
 import { DenyList, type RuleVersion } from '@rescind/rules';
+import { RevocationConsumerError, type RevocationConsumerErrorCode } from './errors';
 import { loadList, saveList, versionLine } from './persistence';
 
 const version = (over: Partial<RuleVersion> = {}): RuleVersion => ({
@@ -147,5 +148,117 @@ describe('deny-list persistence', () => {
     await expect(saveList(file, 'topic-a', failing(), new Map())).rejects.toThrow(/disk on fire/);
     expect(await readFile(file, 'utf8')).toBe(before);
     expect(await readdir(path.dirname(file))).toEqual(['list.jsonl']); // no temporary file left
+  });
+});
+
+describe('deny-list persistence: what it throws', () => {
+  let dir: string;
+  let file: string;
+  let text: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'rescind-'));
+    file = path.join(dir, 'list.jsonl');
+    await saveList(
+      file,
+      'topic-a',
+      [version(), version({ key: 'sub::bob', value: 'bob' })],
+      new Map(),
+    );
+    text = await readFile(file, 'utf8');
+  });
+
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => {
+        throw new Error('it succeeded');
+      },
+      (error: unknown) => error as RevocationConsumerError,
+    );
+
+  it.each<[string, RevocationConsumerErrorCode, (text: string) => string, RegExp]>([
+    [
+      'an edited rule',
+      'persisted_list_corrupt',
+      (t) => t.replace('"alice"', '"mallory"'),
+      /checksum/,
+    ],
+    [
+      'a lost end line',
+      'persisted_list_corrupt',
+      (t) => `${t.trimEnd().split('\n').slice(0, -1).join('\n')}\n`,
+      /truncated/,
+    ],
+    [
+      'a rule cut short',
+      'persisted_list_corrupt',
+      (t) => t.slice(0, t.indexOf('"bob"')),
+      /not JSON/,
+    ],
+    [
+      'a line that is not a rule version',
+      'persisted_list_corrupt',
+      (t) => t.replace(/\n[^\n]*"bob"[^\n]*\n/, '\n{"v":1}\n'),
+      /line 3: not a rule version/,
+    ],
+    [
+      'an invalid end line',
+      'persisted_list_corrupt',
+      (t) => t.replace(/"rules":2/, '"rules":-2'),
+      /not a valid end line/,
+    ],
+    ['data after the end line', 'persisted_list_corrupt', (t) => `${t}{}\n`, /after the end/],
+    ['an empty file', 'persisted_list_corrupt', () => '', /empty/],
+    [
+      'another format',
+      'persisted_list_foreign',
+      () => '{"format": "something-else"}\n',
+      /not a rescind-deny-list/,
+    ],
+    [
+      'another format version',
+      'persisted_list_foreign',
+      (t) => t.replace('"version":2', '"version":1'),
+      /version 2/,
+    ],
+  ])('%s: %s', async (_case, code, edit, message) => {
+    await writeFile(file, edit(text));
+    const error = await failure(loadList(file, 'topic-a', () => undefined));
+    expect(error).toBeInstanceOf(RevocationConsumerError);
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+  });
+
+  it('a list saved for another topic: persisted_list_foreign', async () => {
+    const error = await failure(loadList(file, 'topic-b', () => undefined));
+    expect(error).toBeInstanceOf(RevocationConsumerError);
+    expect(error).toMatchObject({
+      code: 'persisted_list_foreign',
+      message: 'saved for topic topic-a, not topic-b',
+    });
+  });
+
+  it('a path that cannot be read: persisted_list_unreadable, with the file system error as cause', async () => {
+    const error = await failure(loadList(dir, 'topic-a', () => undefined));
+    expect(error).toBeInstanceOf(RevocationConsumerError);
+    expect(error.code).toBe('persisted_list_unreadable');
+    expect(error.message).toMatch(`cannot read ${dir}: EISDIR`);
+    expect(error.cause).toMatchObject({ code: 'EISDIR' });
+  });
+
+  it('a save that fails: persisted_list_unwritable, with the underlying error as cause', async () => {
+    const missingDir = path.join(dir, 'missing', 'list.jsonl');
+    const unopened = await failure(saveList(missingDir, 'topic-a', [version()], new Map()));
+    expect(unopened).toBeInstanceOf(RevocationConsumerError);
+    expect(unopened.code).toBe('persisted_list_unwritable');
+    expect(unopened.message).toMatch(`could not save the deny-list to ${missingDir}: ENOENT`);
+    expect(unopened.cause).toMatchObject({ code: 'ENOENT' });
+
+    function* failing(): Generator<RuleVersion> {
+      yield version();
+      throw new Error('disk on fire');
+    }
+    const midway = await failure(saveList(file, 'topic-a', failing(), new Map()));
+    expect(midway).toMatchObject({ code: 'persisted_list_unwritable' });
+    expect((midway.cause as Error).message).toBe('disk on fire');
   });
 });

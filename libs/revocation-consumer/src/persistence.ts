@@ -4,6 +4,7 @@ import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { type InvalidationEventV1, InvalidationEventV1Schema } from '@rescind/contracts';
 import type { RuleVersion } from '@rescind/rules';
 import { z } from 'zod';
+import { failingAs, reasonOf, RevocationConsumerError } from './errors';
 
 /*
  * The on-disk copy of a deny-list, as lines of JSON (so it is written and read as a stream, and
@@ -70,7 +71,7 @@ export function versionLine(version: RuleVersion, savedAt: number): string {
  * loop keeps serving requests between chunks, so `versions` may change while it is written
  * (see `DenyList.versions`); `offsets` must be taken before the first version is read, so that
  * replaying from them after a restart repairs whatever changed meanwhile. Returns the number of
- * versions written.
+ * versions written. Throws `persisted_list_unwritable` (with the underlying error as `cause`).
  */
 export async function saveList(
   path: string,
@@ -80,7 +81,15 @@ export async function saveList(
 ): Promise<number> {
   const savedAt = Date.now();
   const temporary = `${path}.${process.pid}.tmp`;
-  const file = await open(temporary, 'w', 0o600);
+  const unwritable = (error: unknown): RevocationConsumerError =>
+    new RevocationConsumerError(
+      'persisted_list_unwritable',
+      `could not save the deny-list to ${path}: ${reasonOf(error)}`,
+      { cause: error },
+    );
+  const file = await open(temporary, 'w', 0o600).catch((error: unknown) => {
+    throw unwritable(error);
+  });
   try {
     const writer = new HashingWriter(file);
     const header: z.infer<typeof HeaderSchema> = {
@@ -106,7 +115,7 @@ export async function saveList(
   } catch (error) {
     await file.close().catch(() => undefined);
     await rm(temporary, { force: true });
-    throw error;
+    throw unwritable(error);
   }
 }
 
@@ -147,7 +156,9 @@ class HashingWriter {
  * Reads a saved list, handing each version to `apply` as it goes. Returns undefined when there
  * is none, and throws (with the reason) when the file is corrupt, truncated, from another
  * version, or for another topic. Nothing read from a file that then fails the checks may be
- * trusted: apply into a list you discard on error.
+ * trusted: apply into a list you discard on error. What it throws is a
+ * {@link RevocationConsumerError}: `persisted_list_corrupt`, `persisted_list_foreign` or
+ * `persisted_list_unreadable`.
  */
 export async function loadList(
   path: string,
@@ -161,7 +172,7 @@ export async function loadList(
   /** Handles one line; false for the end line, the only one outside the checksum. */
   const onLine = (line: Buffer, number: number): boolean => {
     if (trailer) {
-      throw new Error(`line ${number}: data after the end of the list`);
+      throw corrupt(`line ${number}: data after the end of the list`);
     }
     if (!header) {
       header = parseHeader(line, topic);
@@ -169,36 +180,49 @@ export async function loadList(
     }
     const json = parseJson(line, number);
     if (isTrailer(json)) {
-      trailer = TrailerSchema.parse(json);
+      const end = TrailerSchema.safeParse(json);
+      if (!end.success) {
+        throw corrupt(`line ${number}: not a valid end line (${end.error.issues[0]?.message})`);
+      }
+      trailer = end.data;
       return false;
     }
     const event = InvalidationEventV1Schema.safeParse(json);
     if (!event.success) {
-      throw new Error(`line ${number}: not a rule version (${event.error.issues[0]?.message})`);
+      throw corrupt(`line ${number}: not a rule version (${event.error.issues[0]?.message})`);
     }
     apply(event.data);
     rules += 1;
     return true;
   };
+  const missing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
+  const unreadable = (error: unknown): unknown =>
+    missing(error)
+      ? error
+      : new RevocationConsumerError(
+          'persisted_list_unreadable',
+          `cannot read ${path}: ${reasonOf(error)}`,
+          { cause: error },
+        );
   try {
-    for await (const chunk of createReadStream(path)) {
+    for await (const chunk of failingAs(createReadStream(path), unreadable)) {
       reader.push(chunk as Buffer, onLine);
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (missing(error)) {
       return undefined;
     }
     throw error;
   }
   reader.end(onLine);
   if (!header) {
-    throw new Error(`not a ${FORMAT} version ${VERSION} file (empty)`);
+    throw corrupt(`not a ${FORMAT} version ${VERSION} file (empty)`);
   }
   if (!trailer) {
-    throw new Error('truncated: the list has no end line');
+    throw corrupt('truncated: the list has no end line');
   }
   if (trailer.rules !== rules || trailer.sha256 !== reader.hash.digest('hex')) {
-    throw new Error('checksum mismatch (corrupt or edited file)');
+    throw corrupt('checksum mismatch (corrupt or edited file)');
   }
   return {
     topic: header.topic,
@@ -208,11 +232,16 @@ export async function loadList(
   };
 }
 
+/** A saved list that is ours but damaged: never trusted, not even in part. */
+function corrupt(message: string): RevocationConsumerError {
+  return new RevocationConsumerError('persisted_list_corrupt', message);
+}
+
 function parseJson(line: Buffer, number: number): unknown {
   try {
     return JSON.parse(line.toString('utf8'));
   } catch {
-    throw new Error(`line ${number}: not JSON`);
+    throw corrupt(`line ${number}: not JSON`);
   }
 }
 
@@ -229,10 +258,16 @@ function parseHeader(line: Buffer, topic: string): z.infer<typeof HeaderSchema> 
   }
   const header = HeaderSchema.safeParse(json);
   if (!header.success) {
-    throw new Error(`not a ${FORMAT} version ${VERSION} file`);
+    throw new RevocationConsumerError(
+      'persisted_list_foreign',
+      `not a ${FORMAT} version ${VERSION} file`,
+    );
   }
   if (header.data.topic !== topic) {
-    throw new Error(`saved for topic ${header.data.topic}, not ${topic}`);
+    throw new RevocationConsumerError(
+      'persisted_list_foreign',
+      `saved for topic ${header.data.topic}, not ${topic}`,
+    );
   }
   return header.data;
 }

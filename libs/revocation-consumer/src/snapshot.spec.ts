@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { types } from 'node:util';
 import { type InvalidationEventV1, ruleKey } from '@rescind/contracts';
+import { RevocationConsumerError } from './errors';
 import { loadSnapshot } from './snapshot';
 import type { UnreadableLine } from './unreadable-rules';
 
@@ -138,5 +140,110 @@ describe(loadSnapshot.name, () => {
   ])('refuses a snapshot whose framing is broken: %s', async (_case, lines, message) => {
     serve(...lines);
     await expect(load()).rejects.toThrow(message);
+  });
+});
+
+describe(`${loadSnapshot.name}: what it throws`, () => {
+  let server: Server;
+  let base: string;
+  /** How the server answers next. */
+  let answer: { status: number; body: string; destroyAfterBody?: boolean } = {
+    status: 200,
+    body: '',
+  };
+
+  beforeAll(async () => {
+    server = createServer((_request, response) => {
+      if (answer.destroyAfterBody) {
+        // Chunked, then the connection drops before the last chunk: a body cut mid-stream.
+        response.writeHead(answer.status, { 'content-type': 'application/x-ndjson' });
+        response.write(answer.body, () => response.socket?.destroy());
+        return;
+      }
+      response.writeHead(answer.status, { 'content-type': 'application/x-ndjson' });
+      response.end(answer.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve, reject) =>
+      server.close((error) => (error ? reject(error) : resolve())),
+    );
+  });
+
+  const failure = (url = `${base}/v1/deny-list/snapshot`) =>
+    loadSnapshot({ url, token: 'rsk_test', timeoutMs: 5000 }, () => undefined).then(
+      () => {
+        throw new Error('the snapshot loaded');
+      },
+      (error: unknown) => error as RevocationConsumerError,
+    );
+  const lines = (...l: string[]): string => l.map((x) => `${x}\n`).join('');
+
+  it.each<[string, string, { status: number; body: string; destroyAfterBody?: boolean }, RegExp]>([
+    ['an HTTP error status', 'snapshot_unavailable', { status: 503, body: '' }, /HTTP 503$/],
+    [
+      'a body cut while streaming',
+      'snapshot_truncated',
+      { status: 200, body: lines(header, ruleSet('alice', 3)), destroyAfterBody: true },
+      /^snapshot was cut short after 1 rules: terminated/, // undici's error, not 'no end line'
+    ],
+    [
+      'no end line',
+      'snapshot_truncated',
+      { status: 200, body: lines(header, ruleSet('alice', 3)) },
+      /no end line$/,
+    ],
+    [
+      'an end line counting other lines',
+      'snapshot_truncated',
+      { status: 200, body: lines(header, end(2)) },
+      /0 rules received, 2 announced$/,
+    ],
+    ['an empty body', 'snapshot_invalid', { status: 200, body: '' }, /^snapshot was empty/],
+    [
+      'a header that is not JSON',
+      'snapshot_invalid',
+      { status: 200, body: lines(notJson, end(0)) },
+      /^snapshot header line is not JSON$/,
+    ],
+    [
+      'a header that is not a snapshot header',
+      'snapshot_invalid',
+      { status: 200, body: lines(ruleSet('alice', 3), end(0)) },
+      /^snapshot header line is invalid: /,
+    ],
+    [
+      'an invalid end line',
+      'snapshot_invalid',
+      { status: 200, body: lines(header, JSON.stringify({ v: 1, type: 'snapshot.end' })) },
+      /^snapshot end line is invalid: /,
+    ],
+    [
+      'data after the end line',
+      'snapshot_invalid',
+      { status: 200, body: lines(header, end(0), ruleSet('alice', 3)) },
+      /after its end line$/,
+    ],
+  ])('%s: %s', async (_case, code, served, message) => {
+    answer = served;
+    const error = await failure();
+    expect(error).toBeInstanceOf(RevocationConsumerError);
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+  });
+
+  it('a writer that cannot be reached: snapshot_unavailable, with the network error as cause', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const error = await failure(`http://127.0.0.1:${port}/v1/deny-list/snapshot`);
+    expect(error).toBeInstanceOf(RevocationConsumerError);
+    expect(error.code).toBe('snapshot_unavailable');
+    expect(error.message).toMatch(/^snapshot request failed: fetch failed \(.*ECONNREFUSED/);
+    expect(types.isNativeError(error.cause) && error.cause.name).toBe('TypeError');
   });
 });

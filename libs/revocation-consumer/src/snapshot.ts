@@ -6,6 +6,7 @@ import {
   type SnapshotHeaderV1,
   SnapshotHeaderV1Schema,
 } from '@rescind/contracts';
+import { failingAs, reasonOf, RevocationConsumerError } from './errors';
 import { issueReason, type UnreadableLine, unreadableLine } from './unreadable-rules';
 
 /**
@@ -39,7 +40,9 @@ export interface LoadedSnapshot {
  * rule this consumer cannot read must not keep it from every other rule. Throws when the
  * snapshot is refused, its framing is broken (no valid header, an invalid end line, data after
  * the end line) or it was cut short (no end line, or a count that differs from the rule lines
- * received, readable or not): apply into a list you discard then.
+ * received, readable or not): apply into a list you discard then. What it throws is a
+ * {@link RevocationConsumerError}: `snapshot_unavailable`, `snapshot_truncated` or
+ * `snapshot_invalid`.
  */
 export async function loadSnapshot(
   source: SnapshotSource,
@@ -49,9 +52,18 @@ export async function loadSnapshot(
   const response = await fetch(source.url, {
     headers: { authorization: `Bearer ${source.token}`, accept: 'application/x-ndjson' },
     signal: AbortSignal.timeout(source.timeoutMs ?? 60_000),
+  }).catch((error: unknown) => {
+    throw new RevocationConsumerError(
+      'snapshot_unavailable',
+      `snapshot request failed: ${reasonOf(error)}`,
+      { cause: error },
+    );
   });
   if (!response.ok || !response.body) {
-    throw new Error(`snapshot request failed: HTTP ${response.status}`);
+    throw new RevocationConsumerError(
+      'snapshot_unavailable',
+      `snapshot request failed: HTTP ${response.status}`,
+    );
   }
   const decoder = new TextDecoder();
   let header: SnapshotHeaderV1 | undefined;
@@ -70,7 +82,7 @@ export async function loadSnapshot(
       return;
     }
     if (end !== undefined) {
-      throw new Error('snapshot has data after its end line');
+      throw new RevocationConsumerError('snapshot_invalid', 'snapshot has data after its end line');
     }
     let json: unknown;
     try {
@@ -78,12 +90,20 @@ export async function loadSnapshot(
     } catch {
       // Not the parser's message: it quotes the line.
       if (header === undefined) {
-        throw new Error('snapshot header line is not JSON');
+        throw new RevocationConsumerError('snapshot_invalid', 'snapshot header line is not JSON');
       }
       return unreadableRule(text, undefined, 'not JSON');
     }
     if (header === undefined) {
-      header = SnapshotHeaderV1Schema.parse(json);
+      const parsed = SnapshotHeaderV1Schema.safeParse(json);
+      if (!parsed.success) {
+        throw new RevocationConsumerError(
+          'snapshot_invalid',
+          `snapshot header line is invalid: ${issueReason(parsed.error)}`,
+          { cause: parsed.error },
+        );
+      }
+      header = parsed.data;
       return;
     }
     const last = SnapshotEndV1Schema.safeParse(json);
@@ -92,7 +112,11 @@ export async function loadSnapshot(
       return;
     }
     if ((json as { type?: unknown } | null)?.type === 'snapshot.end') {
-      throw new Error(`snapshot end line is invalid: ${issueReason(last.error)}`);
+      throw new RevocationConsumerError(
+        'snapshot_invalid',
+        `snapshot end line is invalid: ${issueReason(last.error)}`,
+        { cause: last.error },
+      );
     }
     const event = InvalidationEventV1Schema.safeParse(json);
     if (!event.success) {
@@ -101,7 +125,14 @@ export async function loadSnapshot(
     apply(event.data);
     rules += 1;
   };
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+  const body = response.body as unknown as AsyncIterable<Uint8Array>;
+  const cutShort = (error: unknown): RevocationConsumerError =>
+    new RevocationConsumerError(
+      'snapshot_truncated',
+      `snapshot was cut short after ${rules + unreadable} rules: ${reasonOf(error)}`,
+      { cause: error },
+    );
+  for await (const chunk of failingAs(body, cutShort)) {
     buffered += decoder.decode(chunk, { stream: true });
     let newline: number;
     while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -111,17 +142,21 @@ export async function loadSnapshot(
   }
   line(buffered + decoder.decode());
   if (header === undefined) {
-    throw new Error('snapshot was empty: no header line');
+    throw new RevocationConsumerError('snapshot_invalid', 'snapshot was empty: no header line');
   }
   // The end line counts rule lines, readable or not (the writer counts rows): a snapshot that
   // lost lines on the way is still told apart from one with lines this consumer cannot read.
   const received = rules + unreadable;
   const ofWhich = unreadable > 0 ? ` (${unreadable} unreadable)` : '';
   if (end === undefined) {
-    throw new Error(`snapshot was cut short after ${received} rules${ofWhich}: no end line`);
+    throw new RevocationConsumerError(
+      'snapshot_truncated',
+      `snapshot was cut short after ${received} rules${ofWhich}: no end line`,
+    );
   }
   if (end.rules !== received) {
-    throw new Error(
+    throw new RevocationConsumerError(
+      'snapshot_truncated',
       `snapshot was cut short: ${received} rules received${ofWhich}, ${end.rules} announced`,
     );
   }

@@ -1,5 +1,6 @@
 import type { TokenClaims } from '@rescind/rules';
-import type { CheckDecision, RevocationConsumer } from '../consumer';
+import type { RevocationConsumer } from '../consumer';
+import type { CheckDecision } from '../decision';
 
 /**
  * Options shared by {@link RevocationGuard}, {@link revocationMiddleware} and

@@ -10,11 +10,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import {
-  createRevocationConsumer,
-  type RevocationConsumer,
-  type RevocationConsumerOptions,
-} from '../consumer';
+import { createRevocationConsumer, type RevocationConsumer } from '../consumer';
+import type { RevocationConsumerOptions } from '../options';
 import {
   createRevocationEnforcer,
   type RevocationEnforcementOptions,
