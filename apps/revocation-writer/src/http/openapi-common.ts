@@ -129,6 +129,18 @@ const PROBLEM_STATUS: Record<ProblemName, string> = {
 export const problems = (...names: ProblemName[]): Record<string, JsonObject> =>
   Object.fromEntries(names.map((name) => [PROBLEM_STATUS[name], problem(name)]));
 
+/** What every authenticated JSON write endpoint (events, operator creates) may refuse with. */
+export const JSON_WRITE_PROBLEMS = problems(
+  'BadRequest',
+  'Unauthorized',
+  'Forbidden',
+  'Conflict',
+  'ContentTooLarge',
+  'UnsupportedMediaType',
+  'UnprocessableContent',
+  'ServiceUnavailable',
+);
+
 export const RETRY_AFTER = { 'Retry-After': { $ref: '#/components/headers/Retry-After' } };
 
 /** Response headers of the shared problem responses that have any. */

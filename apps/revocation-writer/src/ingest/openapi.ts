@@ -1,5 +1,11 @@
 import { type EventSourceName, SOURCE_EVENT_SCHEMAS } from '@rescind/contracts';
-import { json, type JsonObject, type OpenApiFragment, problems, ref } from '../http/openapi-common';
+import {
+  json,
+  type JsonObject,
+  type OpenApiFragment,
+  JSON_WRITE_PROBLEMS,
+  ref,
+} from '../http/openapi-common';
 import { RevocationResultSchema } from '../write-path/revocation-result';
 
 /** `POST /v1/events/{source}`: every source the same way, each with its own event schema. */
@@ -13,16 +19,7 @@ function eventPath(source: EventSourceName, schema: string, summary: string): Js
       requestBody: { required: true, content: json(ref(schema)) },
       responses: {
         '202': { description: 'Committed.', content: json(ref('EventAccepted')) },
-        ...problems(
-          'BadRequest',
-          'Unauthorized',
-          'Forbidden',
-          'Conflict',
-          'ContentTooLarge',
-          'UnsupportedMediaType',
-          'UnprocessableContent',
-          'ServiceUnavailable',
-        ),
+        ...JSON_WRITE_PROBLEMS,
       },
     },
   };

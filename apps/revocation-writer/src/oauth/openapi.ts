@@ -63,6 +63,22 @@ const INTROSPECTION_RESPONSE: JsonObject = {
  * The OAuth endpoints (revocation, introspection and global-revocation controllers). RFC 7009 and
  * RFC 7662 answer their errors in the RFC 6749 §5.2 shape; global revocation in problem+json.
  */
+/** The form of RFC 7009 and RFC 7662 requests: `token`, its hint, and any `extra` members. */
+function tokenForm(extra: Record<string, JsonObject> = {}): JsonObject {
+  return {
+    required: true,
+    content: {
+      'application/x-www-form-urlencoded': {
+        schema: {
+          type: 'object',
+          required: ['token'],
+          properties: { token: { type: 'string' }, token_type_hint: { type: 'string' }, ...extra },
+        },
+      },
+    },
+  };
+}
+
 export const OAUTH_OPENAPI: OpenApiFragment = {
   name: 'oauth',
   paths: () => ({
@@ -73,23 +89,10 @@ export const OAUTH_OPENAPI: OpenApiFragment = {
         operationId: 'revokeToken',
         summary: 'RFC 7009 token revocation by a registered OAuth client',
         security: [{ clientSecretBasic: [] }],
-        requestBody: {
-          required: true,
-          content: {
-            'application/x-www-form-urlencoded': {
-              schema: {
-                type: 'object',
-                required: ['token'],
-                properties: {
-                  token: { type: 'string' },
-                  token_type_hint: { type: 'string' },
-                  client_id: { type: 'string', description: 'client_secret_post' },
-                  client_secret: { type: 'string', description: 'client_secret_post' },
-                },
-              },
-            },
-          },
-        },
+        requestBody: tokenForm({
+          client_id: { type: 'string', description: 'client_secret_post' },
+          client_secret: { type: 'string', description: 'client_secret_post' },
+        }),
         responses: {
           '200': { description: 'Revoked, or nothing to revoke (RFC 7009 §2.2). Empty body.' },
           '400': {
@@ -109,18 +112,7 @@ export const OAUTH_OPENAPI: OpenApiFragment = {
         operationId: 'introspectToken',
         summary: 'RFC 7662 token introspection (needs `introspect`)',
         security: [{ bearerAuth: [] }],
-        requestBody: {
-          required: true,
-          content: {
-            'application/x-www-form-urlencoded': {
-              schema: {
-                type: 'object',
-                required: ['token'],
-                properties: { token: { type: 'string' }, token_type_hint: { type: 'string' } },
-              },
-            },
-          },
-        },
+        requestBody: tokenForm(),
         responses: {
           '200': {
             description:
