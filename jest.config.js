@@ -1,4 +1,4 @@
-/** Three tiers, named for what they touch (CONVENTIONS.md). */
+/** Three tiers, named for what they touch (CONTRIBUTING.md, "Tests we expect"). */
 const moduleNameMapper = {
   '^@rescind/config-env$': '<rootDir>/libs/config-env/src',
   '^@rescind/contracts$': '<rootDir>/libs/contracts/src',

@@ -16,7 +16,7 @@ const B = 'https://idp-b.example';
 
 /**
  * Authorization gaps found by outside testers: who may use the operator API and for what
- * (DESIGN.md promise 6), and what a credential acting for one issuer may see and touch.
+ * (docs/design.md promise 6), and what a credential acting for one issuer may see and touch.
  */
 describe('authorization scope', () => {
   let h: OperatorHarness;

@@ -29,7 +29,7 @@ const sha256 = (data: string | Buffer): string => createHash('sha256').update(da
 const claims = (sub: string) => ({ sub, iss: ISS, iat: 0 });
 
 /**
- * DESIGN.md promise 5 (bad input never takes the service down) for enforcement points: a rule
+ * docs/design.md promise 5 (bad input never takes the service down) for enforcement points: a rule
  * line of the snapshot or a message of the topic that the consumer cannot read is skipped,
  * counted, reported and alerted on, and never keeps the consumer from being ready (under
  * fail-closed that would deny all traffic). It never drops a revocation either: an older

@@ -46,7 +46,7 @@ function tokensIn(parts: Buffer[]): string[] {
 }
 
 /**
- * DESIGN.md promise 7 (raw tokens are never stored or logged) and the dead-letter topic's own
+ * docs/design.md promise 7 (raw tokens are never stored or logged) and the dead-letter topic's own
  * rule (never a raw token in it): SIEM `token.leaked` messages that cannot be processed, in every
  * shape a producer may get wrong, reach the dead-letter topic without a byte of the token, and
  * the writer's logs, Kafka and HTTP alike, hold none either.

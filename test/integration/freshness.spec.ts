@@ -27,8 +27,8 @@ const MAX_STALENESS_MS = 1500;
 const POLICIES: StalenessPolicy[] = ['fail-closed', 'fail-open', 'keep-last'];
 
 /**
- * DESIGN.md promise 4: an enforcement point always knows how stale it is. Fresh means proven by
- * a heartbeat that says how far publishing has got: a stuck outbox makes it stale, a restart is
+ * docs/design.md promise 4: an enforcement point always knows how stale it is. Fresh means proven
+ * by a heartbeat that says how far publishing has got: a stuck outbox makes it stale, a restart is
  * stale until a heartbeat arrives, and a PostgreSQL outage with nothing pending does not.
  * A broker of its own (the test cuts it off) and PostgreSQL behind a proxy (the test cuts the
  * writer off from it, without stopping the PostgreSQL everybody else uses).

@@ -12,7 +12,7 @@ const GROUP = 'rescind-writer-idempotency-transports';
 const ISS = 'https://idp.example.com';
 
 /**
- * DESIGN.md promise 2: the same input event delivered twice has the effect of one, keyed by
+ * docs/design.md promise 2: the same input event delivered twice has the effect of one, keyed by
  * (source, event id) whatever carried it; a webhook-id is a replay guard of its own.
  */
 describe('idempotency across transports', () => {

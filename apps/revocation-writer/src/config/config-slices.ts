@@ -9,7 +9,7 @@ export const configSliceToken = (name: ConfigSliceName): string => `WriterConfig
 
 /**
  * Injects one section of the validated configuration, the part a class reads and nothing more
- * (CONVENTIONS.md, "Inject the slice you use"):
+ * (CONTRIBUTING.md, "Inject the slice you use"):
  *
  * @example
  * constructor(@InjectConfig('outbox') private readonly outbox: WriterConfig['outbox']) {}

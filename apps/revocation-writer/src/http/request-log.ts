@@ -1,5 +1,5 @@
 /**
- * What the request log may hold (DESIGN.md promise 7: raw tokens are never logged). An allow-list,
+ * What the request log may hold (docs/design.md promise 7: no raw token is logged). An allow-list,
  * not a deny-list: a credential can arrive under any header (`x-api-key`, a proxy's own) or in the
  * query string (`?token=…`, `?access_token=…`, RFC 6750 §2.3), and a deny-list misses the next
  * one. So the log keeps the method, the path without its query, and a few headers that never carry

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 /*
  * What may carry a credential, for everything the writer passes on about an input it could not
  * process (dead letters, their headers, error details, logs). Raw tokens never leave the writer
- * (DESIGN.md, promise 7): whatever may be one is replaced by its fingerprint. These are
+ * (docs/design.md, promise 7): whatever may be one is replaced by its fingerprint. These are
  * heuristics, so they err on the side of fingerprinting: the original stays on the input topic.
  */
 

@@ -44,7 +44,7 @@ const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
 const MAX_HEADER_LENGTH = 1024;
 
 /**
- * A failed record as it may leave the writer: nothing in it can be a raw token (DESIGN.md,
+ * A failed record as it may leave the writer: nothing in it can be a raw token (docs/design.md,
  * promise 7; the SIEM's `token.leaked` carries one). The value: see {@link DeadLetterValue}.
  * The key (by the input topics' contract a subject or an event id) and the values of
  * {@link KNOWN_HEADERS} are kept when they are short UTF-8 text with no JWT or opaque secret in

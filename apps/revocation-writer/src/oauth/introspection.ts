@@ -62,7 +62,7 @@ export function candidateRuleKeys(claims: TokenClaims, ruleClaims: Iterable<stri
 }
 
 /**
- * Rules expire `maxTokenLifetimeSeconds` after the tokens they revoke were issued (DESIGN.md).
+ * Rules expire `maxTokenLifetimeSeconds` after the tokens they revoke were issued (docs/design.md).
  * A token without `exp` and `iat`, or living longer than that, could outlive the rule that
  * revokes it, so introspection never calls it active.
  */

@@ -18,7 +18,7 @@ export const CLOCK_SKEW_MS = 30_000;
  */
 const SINGLE_TOKEN_CLAIMS: ReadonlySet<string> = new Set(['jti', 'token_hash', 'sid']);
 
-/** A compact JWS (`eyJ…` header). Rules must never hold a raw token (DESIGN.md, promise 7). */
+/** A compact JWS (`eyJ…` header). Rules must never hold a raw token (docs/design.md, promise 7). */
 const RAW_JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 /** `token_hash` values are SHA-256 digests, base64url without padding, as the consumer computes. */
 const SHA256_BASE64URL = /^[A-Za-z0-9_-]{43}$/;

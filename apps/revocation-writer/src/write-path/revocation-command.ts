@@ -22,7 +22,7 @@ interface RevocationCommandBase {
 
 /**
  * An event with an id (HR, IdP, SIEM, SSF, operator, global revocation): the same
- * `(source, eventId)` again has the effect of one (DESIGN.md, promise 2) and gets the first
+ * `(source, eventId)` again has the effect of one (docs/design.md, promise 2) and gets the first
  * answer, whatever happened to the rules since.
  */
 export interface IdentifiedRevocationCommand extends RevocationCommandBase {

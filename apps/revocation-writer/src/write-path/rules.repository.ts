@@ -62,7 +62,7 @@ export interface ChangeMeta {
 
 /**
  * Rule storage. Every change draws a new `seq` while holding the rule's row lock, so a later
- * change of the same key always has the higher `seq` (DESIGN.md, "two traps"). All methods
+ * change of the same key always has the higher `seq` (docs/design.md, "two traps"). All methods
  * that change rules must run inside the caller's transaction.
  */
 @Injectable()
