@@ -8,6 +8,7 @@ export const NOW = Date.parse('2026-11-22T12:00:00Z');
 export const policy = new RulePolicy({
   rules: {
     maxTokenLifetimeMs: DAY,
+    maxGrantLifetimeMs: 14 * DAY,
     customClaims: ['device_id'],
     broadClaims: ['iss', 'kid'],
     bulkConfirmThreshold: 100,

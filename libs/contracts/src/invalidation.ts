@@ -21,8 +21,18 @@ export const RuleV1Schema = z.object({
   value: storableText({ max: 1024 }),
   iss: storableText({ max: 2048 }).nullable(),
   revokedBefore: EpochMillis.nullable(),
+  /**
+   * What `revokedBefore` is compared with. Absent or `iat`: when the token was issued.
+   * `auth_time`: when the user authenticated (the token's `auth_time`, RFC 9068 §2.2.1, or its
+   * `iat` when it has none), so tokens refreshed later from a grant obtained before the cutoff
+   * are revoked too, while a new login after it is not. Added in place (optional) before any
+   * consumer was released: a rule without it means what it always meant.
+   */
+  cutoff: z.enum(['iat', 'auth_time']).optional(),
   expiresAt: EpochMillis.nullable(),
 });
+/** What a rule's `revokedBefore` is compared with (absent: `iat`). */
+export type RuleCutoff = 'iat' | 'auth_time';
 export type RuleV1 = z.infer<typeof RuleV1Schema>;
 
 const Envelope = {

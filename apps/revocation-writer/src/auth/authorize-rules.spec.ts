@@ -43,6 +43,7 @@ describe(authorizeOperatorRules.name, () => {
   const policy = new RulePolicy({
     rules: {
       maxTokenLifetimeMs: DAY,
+      maxGrantLifetimeMs: 14 * DAY,
       customClaims: [],
       broadClaims: ['iss', 'kid'],
       bulkConfirmThreshold: 100,

@@ -140,6 +140,12 @@ export const EnvSchema = z.object({
    * long after its `revokedBefore`, when every token it can match has expired anyway.
    */
   MAX_TOKEN_LIFETIME_SECONDS: int(60, 400 * 86_400).default(86_400),
+  /**
+   * Longest absolute lifetime of a session or refresh-token grant of issuers not listed in
+   * `ISSUERS` (seconds): how long a subject-wide revocation must keep rejecting what earlier
+   * grants can still mint.
+   */
+  MAX_GRANT_LIFETIME_SECONDS: int(60, 400 * 86_400).default(14 * 86_400),
 
   /**
    * Token issuers Rescind trusts, as a JSON array: `[{"issuer": "...", "jwksUri": "...",

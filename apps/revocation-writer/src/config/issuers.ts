@@ -19,6 +19,44 @@ const oneKeySource = [
   { message: 'give exactly one of jwksUri or jwks' },
 ] as const;
 
+/**
+ * How the writer reaches an issuer's identity provider. Every call authenticates as this client
+ * (`client_secret_basic`, RFC 6749 §2.3.1), is bounded by `timeoutMs` and retried up to
+ * `attempts` times with back-off. Example: `{"clientId": "rescind", "clientSecret": "…",
+ * "revocationEndpoint": "https://idp.example/token/revocation", "introspectionEndpoint":
+ * "https://idp.example/token/introspection"}`.
+ */
+const UpstreamSchema = z
+  .object({
+    clientId: z.string().min(1),
+    /** A secret: never logged. */
+    clientSecret: z.string().min(1),
+    /** RFC 7009 revocation endpoint: refresh tokens sent to /oauth/revoke are revoked here. */
+    revocationEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /** RFC 7662 introspection endpoint: what a refresh token belongs to (sub, sid, client). */
+    introspectionEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * draft-parecki-oauth-global-token-revocation endpoint: called after every subject-wide
+     * revocation of this issuer's subjects, so the IdP ends their sessions and refresh tokens.
+     */
+    globalRevocationEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * Token endpoint for a client-credentials bearer token to the global revocation endpoint
+     * (with `globalRevocationScope`). Without it, that endpoint gets `client_secret_basic` too.
+     */
+    tokenEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+    globalRevocationScope: z.string().min(1).optional(),
+    /** One upstream request is abandoned after this long (ms). */
+    timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+    /** Tries per upstream call on a request path (RFC 7009), back-off between them. */
+    attempts: z.number().int().min(1).max(10).default(3),
+  })
+  .refine((u) => u.revocationEndpoint === undefined || u.introspectionEndpoint !== undefined, {
+    message: 'revocationEndpoint needs introspectionEndpoint (to learn the session it ends)',
+    path: ['introspectionEndpoint'],
+  });
+export type UpstreamConfig = z.infer<typeof UpstreamSchema>;
+
 export const IssuerSchema = z
   .object({
     /** The `iss` value of the issuer's tokens. */
@@ -31,6 +69,34 @@ export const IssuerSchema = z
       .min(60)
       .max(400 * 86_400)
       .default(86_400),
+    /**
+     * Which grant claims the issuer's access tokens carry. `auth_time`: when the user
+     * authenticated, kept unchanged in tokens minted later by refresh (RFC 9068 §2.2.1); it lets
+     * a subject-wide revocation reject tokens of earlier grants while a new login is accepted.
+     * `sid`: the session, so a revoked session or refresh token takes its access tokens down.
+     * Without `auth_time`, a subject-wide revocation must block every token of the subject for
+     * the longest grant lifetime, new logins included (see the README).
+     */
+    tokenClaims: z.array(z.enum(['auth_time', 'sid'])).default([]),
+    /** Absolute lifetime of the issuer's sessions (seconds): how long a session can mint tokens. */
+    sessionLifetimeSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(400 * 86_400)
+      .default(14 * 86_400),
+    /**
+     * Absolute lifetime of a grant kept alive by refresh tokens (seconds), rotation included:
+     * how long after the login a refresh token can still mint access tokens.
+     */
+    refreshTokenLifetimeSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(400 * 86_400)
+      .default(14 * 86_400),
+    /** The issuer's own OAuth endpoints, for revoking refresh tokens and grants at the source. */
+    upstream: UpstreamSchema.optional(),
   })
   .refine(...oneKeySource);
 export type IssuerConfig = z.infer<typeof IssuerSchema>;

@@ -93,6 +93,7 @@ export function writerConfigFrom(e: Env) {
     rules: {
       /** Default longest token lifetime (ms), for rules not restricted to a configured issuer. */
       maxTokenLifetimeMs: e.MAX_TOKEN_LIFETIME_SECONDS * 1000,
+      maxGrantLifetimeMs: e.MAX_GRANT_LIFETIME_SECONDS * 1000,
       customClaims: e.CUSTOM_RULE_CLAIMS,
       broadClaims: e.BROAD_RULE_CLAIMS,
       bulkConfirmThreshold: e.BULK_CONFIRM_THRESHOLD,

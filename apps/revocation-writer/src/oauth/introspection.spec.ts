@@ -14,6 +14,9 @@ const issuer: IssuerConfig = {
   issuer: ISS,
   jwks: { keys: [{ kty: 'EC' }] },
   algorithms: ['ES256'],
+  tokenClaims: [],
+  sessionLifetimeSeconds: 14 * 86_400,
+  refreshTokenLifetimeSeconds: 14 * 86_400,
   maxTokenLifetimeSeconds: 3600,
 };
 const jwt = (payload: Record<string, unknown>, kid = 'k1'): VerifiedJwt => ({

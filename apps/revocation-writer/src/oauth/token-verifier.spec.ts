@@ -22,6 +22,9 @@ describe(TokenVerifier.name, () => {
       issuer: ISS,
       jwks: { keys: [signingKey.jwk] },
       algorithms: ['ES256'],
+      tokenClaims: [],
+      sessionLifetimeSeconds: 14 * 86_400,
+      refreshTokenLifetimeSeconds: 14 * 86_400,
       maxTokenLifetimeSeconds: 3600,
     };
     verifier = new TokenVerifier([issuer]);
@@ -79,6 +82,9 @@ describe(TokenVerifier.name, () => {
         // Port 9 (discard) on loopback: nothing listens, the connection is refused.
         jwksUri: 'http://127.0.0.1:9/jwks.json',
         algorithms: ['ES256'],
+        tokenClaims: [],
+        sessionLifetimeSeconds: 14 * 86_400,
+        refreshTokenLifetimeSeconds: 14 * 86_400,
         maxTokenLifetimeSeconds: 3600,
       },
     ]);

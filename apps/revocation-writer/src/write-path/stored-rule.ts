@@ -1,3 +1,4 @@
+import type { RuleCutoff } from '@rescind/contracts';
 import type { StoredCutoffs } from '@rescind/rules';
 
 /** `active` revokes; `reinstated` was removed by an operator; `expired` outlived every token. */
@@ -29,8 +30,19 @@ export interface RuleSpec {
   iss: string | null;
   /** ms; null revokes every matching token whatever its iat. */
   revokedBefore: number | null;
+  /**
+   * What `revokedBefore` is compared with: the token's `iat` (absent) or its `auth_time`, so
+   * that tokens minted later from a grant obtained before the cutoff are revoked too.
+   */
+  cutoff?: RuleCutoff;
   /** ms; null keeps the rule until it is removed explicitly. */
   expiresAt: number | null;
+  /**
+   * The revocation takes everything of a subject (or client) down, including what its earlier
+   * grants (refresh tokens, sessions) can still mint: the writer also asks the issuer's identity
+   * provider to revoke those grants when the issuer offers a global token revocation endpoint.
+   */
+  grantWide?: boolean;
   /**
    * Where the input named `value` and `iss` (JSON Pointers into the request body or message), so
    * that a rule that cannot be published is refused naming the member the caller sent. Absent:
