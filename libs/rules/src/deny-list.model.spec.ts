@@ -3,6 +3,11 @@ import fc from 'fast-check';
 import { DenyList } from './deny-list';
 import { type Decision, revokes, type RuleVersion, type TokenClaims } from './rule';
 
+function withoutIatCutoff<R extends { cutoff?: string; revokedBefore: number | null }>(rule: R): R {
+  const { cutoff, ...rest } = rule;
+  return cutoff === 'auth_time' && rule.revokedBefore !== null ? rule : (rest as R);
+}
+
 /**
  * The deny-list's semantics in their plainest form (one object per version, Maps of Maps, a
  * full scan to prune), as the oracle the compact DenyList must agree with on every answer:
@@ -37,7 +42,9 @@ class ModelDenyList {
     const version: RuleVersion =
       event.type === 'rule.set'
         ? {
-            ...event.rule,
+            // A version names its cutoff only when it is auth_time and there is a cutoff at all
+            // (`revokedBefore: null` revokes every token whatever it is compared with).
+            ...withoutIatCutoff(event.rule),
             key: event.key,
             seq: event.seq,
             revocationId: event.revocationId,
@@ -75,7 +82,7 @@ class ModelDenyList {
         candidates.push(versions.get(identity(value, claims.iss)));
       }
       for (const rule of candidates) {
-        if (rule !== undefined && !rule.removed && revokes(rule, claims.iat)) {
+        if (rule !== undefined && !rule.removed && revokes(rule, claims.iat, claims.auth_time)) {
           return { revoked: true, rule };
         }
       }
@@ -153,6 +160,7 @@ const eventArb: fc.Arbitrary<InvalidationEventV1> = fc
     iss: fc.constantFrom(...ISSUERS),
     removed: fc.boolean(),
     revokedBefore: fc.option(fc.integer({ min: 0, max: 200_000 }), { nil: null }),
+    cutoff: fc.constantFrom(undefined, 'iat' as const, 'auth_time' as const),
     expiresAt: fc.option(fc.integer({ min: 0, max: 200_000 }), { nil: null }),
     revocationId: fc.constantFrom(...REVOCATION_IDS),
     oddKey: fc.boolean(),
@@ -179,6 +187,7 @@ const eventArb: fc.Arbitrary<InvalidationEventV1> = fc
             value: e.value,
             iss: e.iss,
             revokedBefore: e.revokedBefore,
+            ...(e.cutoff !== undefined ? { cutoff: e.cutoff } : {}),
             expiresAt: e.expiresAt,
           },
         };
@@ -197,6 +206,11 @@ const tokenArb: fc.Arbitrary<TokenClaims> = fc
       token_hash: fc.constantFrom(...VALUES),
       device_id: fc.oneof(fc.constantFrom(...VALUES), fc.integer()),
       iat: fc.oneof(fc.integer({ min: 0, max: 250 }), fc.constant(Number.NaN)),
+      auth_time: fc.oneof(
+        fc.integer({ min: 0, max: 250 }),
+        fc.constant(Number.NaN),
+        fc.constant('100'),
+      ) as fc.Arbitrary<number>,
     },
     { requiredKeys: [] },
   )

@@ -46,6 +46,61 @@ function removed(
 
 describe(DenyList.name, () => {
   describe('matching', () => {
+    describe("cutoff: 'auth_time'", () => {
+      const CUTOFF = 1_700_000_000_000;
+      const authTimeRule = (seq: number): InvalidationEventV1 => {
+        const event = set(seq, 'sub', 'alice', CUTOFF, ISS);
+        return event.type === 'rule.set'
+          ? { ...event, rule: { ...event.rule, cutoff: 'auth_time' } }
+          : event;
+      };
+      const loginBefore = 1_699_999_000;
+      const refreshedAfter = 1_700_000_500;
+
+      it('revokes a token refreshed after the cutoff from a login before it, and spares a new login', () => {
+        const list = new DenyList();
+        list.apply(authTimeRule(1));
+        const old = { sub: 'alice', iss: ISS, iat: refreshedAfter, auth_time: loginBefore };
+        expect(list.check(old).revoked).toBe(true);
+        const fresh = { sub: 'alice', iss: ISS, iat: refreshedAfter, auth_time: 1_700_000_100 };
+        expect(list.check(fresh).revoked).toBe(false);
+        // Equality is not before, as for iat.
+        expect(list.check({ ...fresh, auth_time: CUTOFF / 1000 }).revoked).toBe(false);
+      });
+
+      it('judges a token without a numeric auth_time by its iat, and never by an auth_time after iat', () => {
+        const list = new DenyList();
+        list.apply(authTimeRule(1));
+        expect(list.check({ sub: 'alice', iss: ISS, iat: refreshedAfter }).revoked).toBe(false);
+        expect(list.check({ sub: 'alice', iss: ISS, iat: loginBefore }).revoked).toBe(true);
+        const text = { sub: 'alice', iss: ISS, iat: refreshedAfter, auth_time: '1' as unknown as number };
+        expect(list.check(text).revoked).toBe(false);
+        const nan = { sub: 'alice', iss: ISS, iat: refreshedAfter, auth_time: Number.NaN };
+        expect(list.check(nan).revoked).toBe(false);
+        // auth_time later than iat cannot make an old token look new.
+        const skewed = { sub: 'alice', iss: ISS, iat: loginBefore, auth_time: refreshedAfter };
+        expect(list.check(skewed).revoked).toBe(true);
+      });
+
+      it('leaves rules on iat deaf to auth_time', () => {
+        const list = new DenyList();
+        list.apply(set(1, 'sub', 'alice', CUTOFF, ISS));
+        const refreshed = { sub: 'alice', iss: ISS, iat: refreshedAfter, auth_time: loginBefore };
+        expect(list.check(refreshed).revoked).toBe(false);
+      });
+
+      it('keeps the cutoff in the versions it hands out, and forgets it with the next version', () => {
+        const list = new DenyList();
+        expect(list.apply(authTimeRule(1))).toMatchObject({ cutoff: 'auth_time' });
+        expect(list.get('sub', 'alice', ISS)).toMatchObject({ cutoff: 'auth_time' });
+        expect([...list.versions()][0]).toMatchObject({ cutoff: 'auth_time' });
+        list.apply(set(2, 'sub', 'alice', CUTOFF, ISS));
+        expect(list.get('sub', 'alice', ISS)).not.toHaveProperty('cutoff');
+        const refreshed = { sub: 'alice', iss: ISS, iat: refreshedAfter, auth_time: loginBefore };
+        expect(list.check(refreshed).revoked).toBe(false);
+      });
+    });
+
     it('revokes a token whose iat is before revokedBefore and spares one issued after', () => {
       const list = new DenyList();
       list.apply(set(1, 'sub', 'alice', 1_700_000_000_500));

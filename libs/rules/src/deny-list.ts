@@ -133,6 +133,9 @@ export class DenyList {
       value,
       iss,
       revokedBefore: set ? event.rule.revokedBefore : null,
+      ...(set && event.rule.cutoff === 'auth_time' && event.rule.revokedBefore !== null
+        ? { cutoff: 'auth_time' as const }
+        : {}),
       expiresAt: set ? event.rule.expiresAt : event.expiresAt,
       key: event.key,
       seq: event.seq,
@@ -153,7 +156,13 @@ export class DenyList {
       if (typeof value !== 'string') {
         continue;
       }
-      const r = table.findRevoking(value, hashString(value, this.seed), claims.iss, claims.iat);
+      const r = table.findRevoking(
+        value,
+        hashString(value, this.seed),
+        claims.iss,
+        claims.iat,
+        claims.auth_time,
+      );
       if (r >= 0) {
         return { revoked: true, rule: table.materialize(r) };
       }

@@ -5,6 +5,7 @@
 export { tokenClaim, tokenClient } from './claims';
 export { DenyList } from './deny-list';
 export {
+  canonical as canonicalCutoffs,
   laterBound,
   mergeRevocation,
   revokesAtLeast,

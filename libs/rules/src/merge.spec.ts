@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  canonical,
   laterBound,
   mergeRevocation,
   revokesAtLeast,
@@ -9,17 +10,15 @@ import {
 
 // A small range, so that equal instants (the edges of "later") come up often.
 const bound = fc.option(fc.integer({ min: 0, max: 20 }), { nil: null, freq: 4 });
-const cutoffs: fc.Arbitrary<RuleCutoffs> = fc.record({ revokedBefore: bound, expiresAt: bound });
-const storedCutoffs: fc.Arbitrary<StoredCutoffs> = fc.record({
-  active: fc.boolean(),
-  revokedBefore: bound,
-  expiresAt: bound,
-});
+const kind = fc.constantFrom(undefined, 'iat' as const, 'auth_time' as const);
+const cutoffs: fc.Arbitrary<RuleCutoffs> = fc
+  .record({ revokedBefore: bound, cutoff: kind, expiresAt: bound })
+  .map((c) => canonical(c.revokedBefore, c.cutoff, c.expiresAt));
+const storedCutoffs: fc.Arbitrary<StoredCutoffs> = fc
+  .tuple(fc.boolean(), cutoffs)
+  .map(([isActive, c]) => ({ active: isActive, ...c }));
 const active = (c: RuleCutoffs): StoredCutoffs => ({ active: true, ...c });
-const only = (c: RuleCutoffs): RuleCutoffs => ({
-  revokedBefore: c.revokedBefore,
-  expiresAt: c.expiresAt,
-});
+const only = (c: RuleCutoffs): RuleCutoffs => canonical(c.revokedBefore, c.cutoff, c.expiresAt);
 /** `a` is no earlier than `b`, null (unbounded) being latest of all. */
 const noEarlier = (a: number | null, b: number | null) => laterBound(a, b) === a;
 
@@ -46,6 +45,27 @@ describe(laterBound.name, () => {
 });
 
 describe(mergeRevocation.name, () => {
+  it('compares with auth_time once either revocation does, and only with a cutoff', () => {
+    expect(
+      mergeRevocation(
+        { active: true, revokedBefore: 2_000, expiresAt: 9_000 },
+        { revokedBefore: 1_000, cutoff: 'auth_time', expiresAt: 5_000 },
+      ),
+    ).toEqual({ revokedBefore: 2_000, cutoff: 'auth_time', expiresAt: 9_000 });
+    expect(
+      mergeRevocation(
+        { active: true, revokedBefore: null, expiresAt: 9_000 },
+        { revokedBefore: 1_000, cutoff: 'auth_time', expiresAt: 5_000 },
+      ),
+    ).toEqual({ revokedBefore: null, expiresAt: 9_000 });
+    expect(
+      revokesAtLeast(
+        { active: true, revokedBefore: 2_000, expiresAt: 9_000 },
+        { revokedBefore: 1_000, cutoff: 'auth_time', expiresAt: 5_000 },
+      ),
+    ).toBe(false);
+  });
+
   it('moves an active rule later, cutoff by cutoff, null dominating', () => {
     expect(
       mergeRevocation(
@@ -139,6 +159,7 @@ describe(revokesAtLeast.name, () => {
         const unchanged =
           stored.active &&
           merged.revokedBefore === stored.revokedBefore &&
+          merged.cutoff === stored.cutoff &&
           merged.expiresAt === stored.expiresAt;
         expect(revokesAtLeast(stored, b)).toBe(unchanged);
       }),

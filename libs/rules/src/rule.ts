@@ -17,6 +17,8 @@ export interface TokenClaims {
   /** SHA-256 (base64url) of an opaque token, for `token_hash` rules. */
   token_hash?: string;
   iat?: number;
+  /** When the user authenticated (NumericDate), for rules with `cutoff: 'auth_time'`. */
+  auth_time?: number;
   [claim: string]: unknown;
 }
 
@@ -33,24 +35,39 @@ export interface RuleVersion extends RuleV1 {
 export type Decision = { revoked: false } | { revoked: true; rule: RuleVersion };
 
 /**
- * Does `rule` revoke a token issued at `iatSeconds`?
+ * Does `rule` revoke a token issued at `iatSeconds` (and, for a rule with
+ * `cutoff: 'auth_time'`, whose user authenticated at `authTimeSeconds`)?
  *
  * Units and edges, decided once here for writer and consumers alike:
- * - `revokedBefore` is in milliseconds, `iat` in seconds; `iat * 1000` is compared.
- * - Strictly before: a token with `iat * 1000 === revokedBefore` is NOT revoked. Because
- *   `iat` truncates to the second, a token issued in the same second as the revocation but
- *   after it may still be revoked: the error is always on the safe side.
+ * - `revokedBefore` is in milliseconds, `iat` and `auth_time` in seconds; `seconds * 1000` is
+ *   compared.
+ * - Strictly before: a token with `iat * 1000 === revokedBefore` is NOT revoked. Because `iat`
+ *   truncates to the second, a token issued in the same second as the revocation but after it
+ *   may still be revoked: the error is always on the safe side.
  * - `revokedBefore === null` revokes every matching token.
  * - A token without a numeric `iat` counts as issued at the beginning of time (revoked).
+ * - `cutoff: 'auth_time'` compares the authentication time: `auth_time` when it is a number
+ *   earlier than `iat`, otherwise `iat` (authentication never comes after issuance, so such a
+ *   rule revokes at least what the same rule on `iat` revokes). A token minted by refresh from a
+ *   login before the cut-off keeps that login's `auth_time` and is revoked; a new login is not.
+ *
+ * @example
+ * revokes({ claim: 'sub', value: 'alice', iss: null, revokedBefore: 2_000_000, cutoff: 'auth_time', expiresAt: null }, 3_000, 1_000); // true
  */
-export function revokes(rule: RuleV1, iatSeconds: unknown): boolean {
+export function revokes(rule: RuleV1, iatSeconds: unknown, authTimeSeconds?: unknown): boolean {
   if (rule.revokedBefore === null) {
     return true;
   }
   if (typeof iatSeconds !== 'number' || !Number.isFinite(iatSeconds)) {
     return true;
   }
-  return iatSeconds * 1000 < rule.revokedBefore;
+  const seconds =
+    rule.cutoff === 'auth_time' &&
+    typeof authTimeSeconds === 'number' &&
+    authTimeSeconds < iatSeconds // false for NaN; -Infinity is as old as it gets
+      ? authTimeSeconds
+      : iatSeconds;
+  return seconds * 1000 < rule.revokedBefore;
 }
 
 /**

@@ -42,7 +42,9 @@ const EXPIRES_AT_NULL = 4;
 const RAW_ID = 8;
 /** The event's key differs from `ruleKey(rule)` and is kept as a string in `rawKeys`. */
 const RAW_KEY = 16;
-const FLAG_BITS = 5;
+/** `revokedBefore` is compared with the token's authentication time (`cutoff: 'auth_time'`). */
+const AUTH_TIME = 32;
+const FLAG_BITS = 6;
 
 /**
  * Is `event.key` what `ruleKey` computes for its rule (as the writer does), so that it need not
@@ -102,7 +104,13 @@ export class ClaimTable {
    * The record that revokes a token whose claim is `value`, or -1: the issuer-independent
    * version first, then the one restricted to the token's `iss`. Allocates nothing.
    */
-  findRevoking(value: string, hash: number, tokenIss: unknown, iat: unknown): number {
+  findRevoking(
+    value: string,
+    hash: number,
+    tokenIss: unknown,
+    iat: unknown,
+    authTime: unknown,
+  ): number {
     const index = this.index;
     let any = -1;
     let scoped = -1;
@@ -117,10 +125,10 @@ export class ClaimTable {
         scoped = r;
       }
     }
-    if (any >= 0 && this.revokes(any, iat)) {
+    if (any >= 0 && this.revokes(any, iat, authTime)) {
       return any;
     }
-    if (scoped >= 0 && this.revokes(scoped, iat)) {
+    if (scoped >= 0 && this.revokes(scoped, iat, authTime)) {
       return scoped;
     }
     return -1;
@@ -136,7 +144,7 @@ export class ClaimTable {
   }
 
   /** `revokes()` of rule.ts on a stored record, removal markers excluded. */
-  private revokes(r: number, iatSeconds: unknown): boolean {
+  private revokes(r: number, iatSeconds: unknown, authTimeSeconds: unknown): boolean {
     const shape = this.records.int(r, I_SHAPE);
     if ((shape & REMOVED) !== 0) {
       return false;
@@ -147,7 +155,13 @@ export class ClaimTable {
     if (typeof iatSeconds !== 'number' || !Number.isFinite(iatSeconds)) {
       return true;
     }
-    return iatSeconds * 1000 < this.records.double(r, F_REVOKED_BEFORE);
+    const seconds =
+      (shape & AUTH_TIME) !== 0 &&
+      typeof authTimeSeconds === 'number' &&
+      authTimeSeconds < iatSeconds // false for NaN; -Infinity is as old as it gets
+        ? authTimeSeconds
+        : iatSeconds;
+    return seconds * 1000 < this.records.double(r, F_REVOKED_BEFORE);
   }
 
   seqOf(r: number): number {
@@ -191,6 +205,8 @@ export class ClaimTable {
     }
     if (revokedBefore === null) {
       flags |= REVOKED_BEFORE_NULL;
+    } else if (event.type === 'rule.set' && event.rule.cutoff === 'auth_time') {
+      flags |= AUTH_TIME;
     }
     if (expiresAt === null) {
       flags |= EXPIRES_AT_NULL;
@@ -243,6 +259,7 @@ export class ClaimTable {
       iss,
       revokedBefore:
         (shape & REVOKED_BEFORE_NULL) !== 0 ? null : records.double(r, F_REVOKED_BEFORE),
+      ...((shape & AUTH_TIME) !== 0 ? { cutoff: 'auth_time' as const } : {}),
       expiresAt: (shape & EXPIRES_AT_NULL) !== 0 ? null : records.double(r, F_EXPIRES_AT),
       key: (shape & RAW_KEY) !== 0 ? this.rawKeys.get(r)! : ruleKey({ claim, value, iss }),
       seq: records.double(r, F_SEQ),

@@ -22,8 +22,8 @@ export const ENC_HEX = 2;
 export const ENC_UUID = 3;
 export const ENC_STRING = 4;
 
-/** Longest value packed; a shape keeps the length in 23 bits so flags fit beside it. */
-export const MAX_PACKED_LENGTH = (1 << 23) - 1;
+/** Longest value packed; a shape keeps the length in 22 bits so flags fit beside it. */
+export const MAX_PACKED_LENGTH = (1 << 22) - 1;
 
 const DASH = 45;
 
