@@ -13,12 +13,19 @@ const bound = fc.option(
   { nil: null, freq: 4 },
 );
 const step = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ revokedBefore: bound, expiresAt: bound }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      revokedBefore: bound,
+      cutoff: fc.constantFrom(undefined, 'iat' as const, 'auth_time' as const),
+      expiresAt: bound,
+    }),
+  },
   { weight: 1, arbitrary: fc.constantFrom('reinstated' as const, 'expired' as const) },
 );
 
 /**
- * The merge the writer's SQL path performs (`RulesRepository.writeRevocation`: insert, or lock
+ * The merge the writer's SQL path performs (with the cutoff's `iat`/`auth_time` kept in its column) (`RulesRepository.writeRevocation`: insert, or lock
  * and update, through PostgreSQL's timestamptz and back) is the lib's `mergeRevocation`, the one
  * the dry run and the RFC 7009 in-force check use.
  */
@@ -51,7 +58,14 @@ describe(`${RulesRepository.name}.writeRevocation merges as mergeRevocation`, ()
               model = { ...model!, active: false };
               continue;
             }
-            const spec = { claim: 'sub', value, iss: null, ...s };
+            const { cutoff, ...cutoffs } = s;
+            const spec = {
+              claim: 'sub',
+              value,
+              iss: null,
+              ...cutoffs,
+              ...(cutoff ? { cutoff } : {}),
+            };
             const expected = mergeRevocation(model, spec);
             const { after } = await rules.writeRevocation(em, spec, meta);
             expect(cutoffsOf(after)).toEqual({ active: true, ...expected });

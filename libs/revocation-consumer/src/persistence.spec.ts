@@ -84,6 +84,18 @@ describe('deny-list persistence', () => {
     });
   });
 
+  it("keeps a rule's auth_time cutoff across a save and a load", async () => {
+    const list = new DenyList();
+    const line = versionLine(version({ cutoff: 'auth_time' }), 0);
+    list.apply(InvalidationEventV1Schema.parse(JSON.parse(line)));
+    expect(await saveList(file, 'topic-a', list.versions(), new Map())).toBe(1);
+    const loaded = new DenyList();
+    await loadList(file, 'topic-a', (event) => loaded.apply(event));
+    expect(loaded.get('sub', 'alice', null)).toMatchObject({ cutoff: 'auth_time' });
+    // A token refreshed after the cutoff from a login before it: revoked by the loaded list.
+    expect(loaded.check({ sub: 'alice', iat: 10, auth_time: 0 }).revoked).toBe(true);
+  });
+
   it('round-trips a list of many rules (several write chunks), non-ASCII values included', async () => {
     const list = new DenyList();
     for (let i = 0; i < 20_000; i += 1) {

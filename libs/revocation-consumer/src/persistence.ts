@@ -62,7 +62,9 @@ export function versionLine(version: RuleVersion, savedAt: number): string {
   return version.removed
     ? `${envelope},"type":"rule.removed","rule":{${identity}},"expiresAt":${json(version.expiresAt)}}`
     : `${envelope},"type":"rule.set","rule":{${identity},` +
-        `"revokedBefore":${json(version.revokedBefore)},"expiresAt":${json(version.expiresAt)}}}`;
+        `"revokedBefore":${json(version.revokedBefore)},` +
+        (version.cutoff === 'auth_time' ? `"cutoff":"auth_time",` : '') +
+        `"expiresAt":${json(version.expiresAt)}}}`;
 }
 
 /**

@@ -95,6 +95,18 @@ describe(keptEvent.name, () => {
     expect(InvalidationEventV1Schema.safeParse(keptEvent(stored, 9_000)).success).toBe(true);
     expect(to.apply(keptEvent(stored, 9_000))).toEqual(stored);
   });
+
+  it('keeps an auth_time cutoff', () => {
+    const from = new DenyList();
+    const event = ruleSet('alice', 3);
+    const stored = from.apply(
+      event.type === 'rule.set'
+        ? { ...event, rule: { ...event.rule, cutoff: 'auth_time' } }
+        : event,
+    )!;
+    expect(stored.cutoff).toBe('auth_time');
+    expect(new DenyList().apply(keptEvent(stored, 9_000))).toEqual(stored);
+  });
 });
 
 describe(UnreadableRules.name, () => {

@@ -168,6 +168,7 @@ export function keptEvent(version: RuleVersion, committedAt: number): RuleSetEve
       value: version.value,
       iss: version.iss,
       revokedBefore: version.revokedBefore,
+      ...(version.cutoff === 'auth_time' ? { cutoff: 'auth_time' as const } : {}),
       expiresAt: version.expiresAt,
     },
   };

@@ -6,6 +6,7 @@ import { OAuthClientIssuer1764115200000 } from './migrations/1764115200000-oauth
 import { CredentialIssuer1764201600000 } from './migrations/1764201600000-credential-issuer';
 import { ProcessedEventReceivedAt1764288000000 } from './migrations/1764288000000-processed-event-received-at';
 import { WebhookDeliveries1764374400000 } from './migrations/1764374400000-webhook-deliveries';
+import { RuleCutoff1764460800000 } from './migrations/1764460800000-rule-cutoff';
 
 /** Every migration, in order. Listed explicitly so bundling never loses one. */
 export const MIGRATIONS = [
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   CredentialIssuer1764201600000,
   ProcessedEventReceivedAt1764288000000,
   WebhookDeliveries1764374400000,
+  RuleCutoff1764460800000,
 ];
 
 export function dataSourceOptions(

@@ -33,6 +33,12 @@ describe(publishableEventFor.name, () => {
     }
   });
 
+  it("publishes an auth_time cutoff, and none for a rule compared with iat", () => {
+    const event = publishableEventFor(stored({ cutoff: 'auth_time' }), NOW);
+    expect(event).toMatchObject({ type: 'rule.set', rule: { cutoff: 'auth_time' } });
+    expect(publishableEventFor(stored(), NOW).rule).not.toHaveProperty('cutoff');
+  });
+
   it('refuses a rule whose stored value is not the one its key was computed from (a lone surrogate stored as U+FFFD)', () => {
     const rule = {
       ...stored({ value: 'a\ufffdb' }),

@@ -20,6 +20,9 @@ export function invalidationEventFor(rule: StoredRule, committedAt: number): Inv
         value: rule.value,
         iss: rule.iss,
         revokedBefore: rule.revokedBefore,
+        ...(rule.cutoff === 'auth_time' && rule.revokedBefore !== null
+          ? { cutoff: 'auth_time' as const }
+          : {}),
         expiresAt: rule.expiresAt,
       },
     };

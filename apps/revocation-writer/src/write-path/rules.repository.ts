@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ruleKey } from '@rescind/contracts';
-import { mergeRevocation } from '@rescind/rules';
+import { type RuleCutoff, ruleKey } from '@rescind/contracts';
+import { canonicalCutoffs, mergeRevocation } from '@rescind/rules';
 import type { EntityManager } from 'typeorm';
 import { RULE_EXPIRED_SQL } from '../database/rule-expiry';
 import { rows } from '../database/sql';
@@ -13,6 +13,7 @@ export interface RuleRow {
   value: string;
   iss: string | null;
   revoked_before: Date | null;
+  cutoff: RuleCutoff;
   expires_at: Date | null;
   seq: string;
   status: RuleStatus;
@@ -25,7 +26,7 @@ export interface RuleRow {
 }
 
 export const RULE_COLUMNS =
-  'id, rule_key, claim, value, iss, revoked_before, expires_at, seq, status, source, source_event_id, reason, created_at, updated_at, removed_at';
+  'id, rule_key, claim, value, iss, revoked_before, cutoff, expires_at, seq, status, source, source_event_id, reason, created_at, updated_at, removed_at';
 
 export function toRule(row: RuleRow): StoredRule {
   return {
@@ -34,8 +35,11 @@ export function toRule(row: RuleRow): StoredRule {
     claim: row.claim,
     value: row.value,
     iss: row.iss,
-    revokedBefore: row.revoked_before?.getTime() ?? null,
-    expiresAt: row.expires_at?.getTime() ?? null,
+    ...canonicalCutoffs(
+      row.revoked_before?.getTime() ?? null,
+      row.cutoff,
+      row.expires_at?.getTime() ?? null,
+    ),
     seq: Number(row.seq),
     status: row.status,
     source: row.source,
@@ -80,8 +84,8 @@ export class RulesRepository {
       const [inserted] = await rows<RuleRow>(
         em,
         `INSERT INTO revocation_rule
-           (rule_key, claim, value, iss, revoked_before, expires_at, seq, source, source_event_id, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, nextval('rule_seq'), $7, $8, $9)
+           (rule_key, claim, value, iss, revoked_before, expires_at, seq, source, source_event_id, reason, cutoff)
+         VALUES ($1, $2, $3, $4, $5, $6, nextval('rule_seq'), $7, $8, $9, $10)
          ON CONFLICT (rule_key) DO NOTHING
          RETURNING ${RULE_COLUMNS}`,
         [
@@ -94,6 +98,7 @@ export class RulesRepository {
           meta.source,
           meta.sourceEventId,
           meta.reason,
+          canonicalCutoffs(spec.revokedBefore, spec.cutoff, spec.expiresAt).cutoff ?? 'iat',
         ],
       );
       if (inserted) {
@@ -103,8 +108,10 @@ export class RulesRepository {
       if (!before) {
         continue; // deleted between our insert attempt and the lock: insert again
       }
+      const merged = mergeRevocation(cutoffsOf(before), spec);
       const after = await this.update(em, before.id, {
-        ...mergeRevocation(cutoffsOf(before), spec),
+        ...merged,
+        cutoff: merged.cutoff ?? 'iat',
         status: 'active',
         ...meta,
       });
@@ -132,6 +139,8 @@ export class RulesRepository {
     id: string,
     next: {
       revokedBefore: number | null;
+      /** What `revokedBefore` is compared with; absent: left as stored. */
+      cutoff?: RuleCutoff;
       expiresAt: number | null;
       status: RuleStatus;
       source: string;
@@ -143,7 +152,7 @@ export class RulesRepository {
       em,
       `UPDATE revocation_rule
           SET revoked_before = $2, expires_at = $3, status = $4, source = $5, source_event_id = $6,
-              reason = $7, seq = nextval('rule_seq'), updated_at = now(),
+              reason = $7, cutoff = COALESCE($8, cutoff), seq = nextval('rule_seq'), updated_at = now(),
               removed_at = CASE WHEN $4 = 'active' THEN NULL ELSE now() END
         WHERE id = $1
         RETURNING ${RULE_COLUMNS}`,
@@ -155,6 +164,7 @@ export class RulesRepository {
         next.source,
         next.sourceEventId,
         next.reason,
+        next.cutoff ?? null,
       ],
     );
     if (!row) {

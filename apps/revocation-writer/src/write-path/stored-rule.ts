@@ -1,5 +1,5 @@
 import type { RuleCutoff } from '@rescind/contracts';
-import type { StoredCutoffs } from '@rescind/rules';
+import { canonicalCutoffs, type StoredCutoffs } from '@rescind/rules';
 
 /** `active` revokes; `reinstated` was removed by an operator; `expired` outlived every token. */
 export type RuleStatus = 'active' | 'reinstated' | 'expired';
@@ -12,6 +12,8 @@ export interface StoredRule {
   value: string;
   iss: string | null;
   revokedBefore: number | null;
+  /** Present only as `auth_time` with a `revokedBefore` (absent: compared with `iat`). */
+  cutoff?: RuleCutoff;
   expiresAt: number | null;
   seq: number;
   status: RuleStatus;
@@ -63,11 +65,10 @@ export interface RuleOrigin {
  * active rule still revokes; a reinstated or expired one is started afresh.
  */
 export function cutoffsOf(
-  rule: Pick<StoredRule, 'status' | 'revokedBefore' | 'expiresAt'>,
+  rule: Pick<StoredRule, 'status' | 'revokedBefore' | 'cutoff' | 'expiresAt'>,
 ): StoredCutoffs {
   return {
     active: rule.status === 'active',
-    revokedBefore: rule.revokedBefore,
-    expiresAt: rule.expiresAt,
+    ...canonicalCutoffs(rule.revokedBefore, rule.cutoff, rule.expiresAt),
   };
 }
