@@ -18,10 +18,41 @@ export interface CatalogueEntry {
   lasts: Lasts;
   /** Claims of a token issued a minute before the event, which must be revoked. */
   token: Record<string, unknown>;
+  /** A termination: its rule also asks the IdP to end the person's grants. */
+  grantWide?: true;
 }
 
-export type Revokes = 'issued-before-receipt' | 'every-token';
-export type Lasts = 'a-token-lifetime' | 'until-reinstated';
+/**
+ * `grant-wide`: everything of the user or client, what earlier grants mint later too
+ * (`RulePolicy.grantWide`; for an issuer whose tokens carry no `auth_time`, every token issued
+ * before receipt + the grant lifetime).
+ */
+export type Revokes = 'issued-before-receipt' | 'every-token' | 'grant-wide';
+/** `a-grant-lifetime`: a session's or grant's lifetime and one token lifetime after receipt. */
+export type Lasts = 'a-token-lifetime' | 'a-grant-lifetime' | 'until-reinstated';
+
+/**
+ * The rule's cutoffs the catalogue expects, for an issuer not listed in ISSUERS (no `auth_time`)
+ * with these lifetimes, received at `receivedAt`.
+ */
+export function expectedCutoffs(
+  entry: Pick<CatalogueEntry, 'revokes' | 'lasts' | 'grantWide'>,
+  receivedAt: number,
+  lifetimes: { tokenMs: number; grantMs: number },
+): { revokedBefore: number | null; expiresAt: number | null; grantWide?: true } {
+  const grantWide = entry.revokes === 'grant-wide' || entry.grantWide === true;
+  const revokedBefore = {
+    'issued-before-receipt': receivedAt,
+    'every-token': null,
+    'grant-wide': receivedAt + lifetimes.grantMs,
+  }[entry.revokes];
+  const expiresAt = {
+    'a-token-lifetime': receivedAt + lifetimes.tokenMs,
+    'a-grant-lifetime': receivedAt + lifetimes.grantMs + lifetimes.tokenMs,
+    'until-reinstated': null,
+  }[entry.lasts];
+  return { revokedBefore, expiresAt, ...(grantWide ? { grantWide: true as const } : {}) };
+}
 
 const ISS = 'https://idp.example.com';
 export const LEAKED_TOKEN = 'opaque-leaked-token-7f3c9a1e-do-not-store';
@@ -35,23 +66,35 @@ export function eventCatalogue(prefix: string, tag: string): CatalogueEntry[] {
   const v = (name: string): string => `${name}-${tag}`;
   const siem = { severity: 'high', playbookId: 'pb-7' };
   const entries: CatalogueEntry[] = [
-    ...[
-      'employee.terminated',
-      'employee.suspended',
-      'contractor.ended',
-      'employee.role_changed',
-    ].map((type): CatalogueEntry => ({
+    ...['employee.terminated', 'employee.suspended', 'contractor.ended'].map(
+      (type): CatalogueEntry => ({
+        source: 'hr',
+        event: { id: id(), type, occurredAt: at, subject: v(type), iss: ISS },
+        rule: { claim: 'sub', value: v(type), iss: ISS },
+        // New logins too, until HR or an operator reinstates the person.
+        ...everyToken('/subject', 'until-reinstated'),
+        grantWide: true,
+        token: { sub: v(type), iss: ISS, iat },
+      }),
+    ),
+    {
       source: 'hr',
-      event: { id: id(), type, occurredAt: at, subject: v(type), iss: ISS },
-      rule: { claim: 'sub', value: v(type), iss: ISS },
+      event: {
+        id: id(),
+        type: 'employee.role_changed',
+        occurredAt: at,
+        subject: v('employee.role_changed'),
+        iss: ISS,
+      },
+      rule: { claim: 'sub', value: v('employee.role_changed'), iss: ISS },
       ...upToReceipt('/subject'),
-      token: { sub: v(type), iss: ISS, iat },
-    })),
+      token: { sub: v('employee.role_changed'), iss: ISS, iat },
+    },
     ...['session.revoked', 'user.logout'].map((type): CatalogueEntry => ({
       source: 'idp',
       event: { id: id(), type, occurredAt: at, sid: v(type) },
       rule: { claim: 'sid', value: v(type), iss: null },
-      ...everyToken('/sid', 'a-token-lifetime'),
+      ...everyToken('/sid', 'a-grant-lifetime'),
       token: { sid: v(type), iat },
     })),
     ...['user.password_changed', 'user.disabled', 'user.deleted', 'mfa.reset'].map(
@@ -59,7 +102,7 @@ export function eventCatalogue(prefix: string, tag: string): CatalogueEntry[] {
         source: 'idp',
         event: { id: id(), type, occurredAt: at, subject: v(type), iss: ISS },
         rule: { claim: 'sub', value: v(type), iss: ISS },
-        ...upToReceipt('/subject'),
+        ...grantWide('/subject'),
         token: { sub: v(type), iss: ISS, iat },
       }),
     ),
@@ -81,7 +124,7 @@ export function eventCatalogue(prefix: string, tag: string): CatalogueEntry[] {
       },
       rule: { claim: 'sid', value: v('rt-session'), iss: null },
       // With a session, the access tokens of that session die with the refresh token.
-      ...everyToken('/sid', 'a-token-lifetime'),
+      ...everyToken('/sid', 'a-grant-lifetime'),
       token: { sid: v('rt-session'), iat },
     },
     ...['client.deleted', 'client.secret_rotated'].map((type): CatalogueEntry => ({
@@ -115,7 +158,7 @@ export function eventCatalogue(prefix: string, tag: string): CatalogueEntry[] {
         subject: v('cred'),
       },
       rule: { claim: 'sub', value: v('cred'), iss: null },
-      ...upToReceipt('/subject'),
+      ...grantWide('/subject'),
       token: { sub: v('cred'), iat },
     },
     {
@@ -142,7 +185,7 @@ export function eventCatalogue(prefix: string, tag: string): CatalogueEntry[] {
       source: 'siem',
       event: { id: id(), type: 'session.hijacked', occurredAt: at, ...siem, sid: v('hijack') },
       rule: { claim: 'sid', value: v('hijack'), iss: null },
-      ...everyToken('/sid', 'a-token-lifetime'),
+      ...everyToken('/sid', 'a-grant-lifetime'),
       token: { sid: v('hijack'), iat },
     },
     {
@@ -155,7 +198,7 @@ export function eventCatalogue(prefix: string, tag: string): CatalogueEntry[] {
         clientId: v('client'),
       },
       rule: { claim: 'client_id', value: v('client'), iss: null },
-      ...upToReceipt('/clientId'),
+      ...grantWide('/clientId'),
       token: { azp: v('client'), iat },
     },
     {
@@ -178,6 +221,10 @@ export function eventCatalogue(prefix: string, tag: string): CatalogueEntry[] {
 /** A user's or client's tokens issued before receipt: no such token outlives a token lifetime. */
 const upToReceipt = (field: string) =>
   ({ field, revokes: 'issued-before-receipt', lasts: 'a-token-lifetime' }) as const;
+
+/** A user's or client's everything, grant-wide: kept as long as an earlier grant can mint. */
+const grantWide = (field: string) =>
+  ({ field, revokes: 'grant-wide', lasts: 'a-grant-lifetime' }) as const;
 
 const everyToken = (field: string, lasts: Lasts) =>
   ({ field, revokes: 'every-token', lasts }) as const;
@@ -229,7 +276,10 @@ export function setCatalogue(tag: string): SetCatalogueEntry[] {
         events: { [type]: {} },
         subId: { format: 'iss_sub', iss: ISS, sub: v(name) },
         rule: { claim: 'sub', value: v(name), iss: ISS },
-        ...upToReceipt('/sub_id/sub'),
+        // A claims change only dates the old claims; everything else ends the user's grants.
+        ...(type === `${CAEP}token-claims-change`
+          ? upToReceipt('/sub_id/sub')
+          : grantWide('/sub_id/sub')),
         issField: '/sub_id/iss',
       };
     }),
@@ -247,7 +297,7 @@ export function setCatalogue(tag: string): SetCatalogueEntry[] {
       rule: { claim: 'sid', value: v('session'), iss: null },
       ...everyToken(
         pointer('events', sessionRevoked, 'subject', 'session', 'id'),
-        'a-token-lifetime',
+        'a-grant-lifetime',
       ),
     },
     {
@@ -260,7 +310,7 @@ export function setCatalogue(tag: string): SetCatalogueEntry[] {
       rule: { claim: 'sid', value: v('sid'), iss: ISS },
       ...everyToken(
         pointer('events', sessionRevoked, 'subject', 'session', 'sub'),
-        'a-token-lifetime',
+        'a-grant-lifetime',
       ),
       issField: pointer('events', sessionRevoked, 'subject', 'session', 'iss'),
     },
@@ -268,7 +318,7 @@ export function setCatalogue(tag: string): SetCatalogueEntry[] {
       name: 'account-disabled for an opaque event subject',
       events: { [disabled]: { subject: { format: 'opaque', id: v('opaque') } } },
       rule: { claim: 'sub', value: v('opaque'), iss: null },
-      ...upToReceipt(pointer('events', disabled, 'subject', 'id')),
+      ...grantWide(pointer('events', disabled, 'subject', 'id')),
     },
     {
       name: 'account-disabled for the user of a complex event subject',
@@ -280,7 +330,7 @@ export function setCatalogue(tag: string): SetCatalogueEntry[] {
       // The SET's sub_id is the stream's, not the event's: the event's own subject wins.
       subId: { format: 'opaque', id: v('stream') },
       rule: { claim: 'sub', value: v('user'), iss: ISS },
-      ...upToReceipt(pointer('events', disabled, 'subject', 'user', 'sub')),
+      ...grantWide(pointer('events', disabled, 'subject', 'user', 'sub')),
       issField: pointer('events', disabled, 'subject', 'user', 'iss'),
     },
     {
@@ -291,7 +341,7 @@ export function setCatalogue(tag: string): SetCatalogueEntry[] {
         },
       },
       rule: { claim: 'email', value: `carol-${tag}@example.com`, iss: null },
-      ...upToReceipt(pointer('events', `${CAEP}credential-change`, 'subject', 'email')),
+      ...grantWide(pointer('events', `${CAEP}credential-change`, 'subject', 'email')),
     },
   ];
 }

@@ -58,11 +58,15 @@ export const HR_EVENT_TYPES = [
   'employee.suspended',
   'contractor.ended',
   'employee.role_changed',
+  'employee.rehired',
+  'employee.reinstated',
 ] as const;
 
 /**
- * HR event, version 1. Every type revokes the person's tokens issued before the writer received
- * it (`role_changed` too: those tokens carry the old roles). The person is named by `subject`
+ * HR event, version 1. `terminated`, `suspended` and `contractor.ended` revoke every token of the
+ * person until they are reinstated; `role_changed` revokes the tokens issued before the writer
+ * received it (they carry the old roles); `rehired` and `reinstated` end the block (added in
+ * place: new types, nothing else changed). The person is named by `subject`
  * (the IdP `sub`) or by `employeeId`, which the writer maps through its configured directory.
  *
  * @example

@@ -82,6 +82,7 @@ export class IngestSourceEvent {
       occurredAt: new Date(event.occurredAt),
       receivedAt: input.receivedAt,
       rules: mapped.rules,
+      ...(mapped.reinstate !== undefined ? { reinstate: mapped.reinstate } : {}),
       traceContext: input.traceContext,
     };
     return this.recordRevocation.execute(command);

@@ -2,6 +2,7 @@ import { SOURCE_EVENT_SCHEMAS, type SourceEventV1 } from '@rescind/contracts';
 import {
   type CatalogueEntry,
   eventCatalogue,
+  expectedCutoffs,
   LEAKED_TOKEN,
 } from '../../../../test/support/event-catalogue';
 import { pointersOf } from '../../../../test/support/rule-fixtures';
@@ -57,8 +58,7 @@ describe(mapSourceEvent.name, () => {
       expect(mapped.rules).toEqual([
         {
           ...entry.rule,
-          revokedBefore: entry.revokes === 'issued-before-receipt' ? RECEIVED : null,
-          expiresAt: entry.lasts === 'a-token-lifetime' ? RECEIVED + DAY : null,
+          ...expectedCutoffs(entry, RECEIVED, { tokenMs: DAY, grantMs: 14 * DAY }),
           origin: { value: entry.field, ...(entry.event.iss !== undefined && { iss: '/iss' }) },
         },
       ]);
@@ -67,13 +67,13 @@ describe(mapSourceEvent.name, () => {
   );
 
   it('never takes revokedBefore from occurredAt, which the source could set in the future', () => {
-    const entry = catalogue.find((e) => e.event.type === 'employee.terminated')!;
+    const entry = catalogue.find((e) => e.event.type === 'employee.role_changed')!;
     const event = { ...entry.event, occurredAt: '2099-01-01T00:00:00Z' };
     const [rule] = mapSourceEvent('hr', parsed({ source: 'hr', event }), context()).rules;
     expect(rule!.revokedBefore).toBe(RECEIVED);
   });
 
-  it("keeps a rule for one issuer that issuer's longest token lifetime, any other the longest of all", () => {
+  it("keeps a grant-wide rule for one issuer that issuer's grant and token lifetimes, any other the longest of all", () => {
     const policy = policyOf({
       ISSUERS: JSON.stringify([
         { issuer: ISS, jwks: { keys: [{ kty: 'EC' }] }, maxTokenLifetimeSeconds: 3600 },
@@ -81,11 +81,62 @@ describe(mapSourceEvent.name, () => {
     });
     const byIssuer = catalogue.find((e) => e.event.type === 'user.disabled')!;
     const anyIssuer = catalogue.find((e) => e.event.type === 'credential.compromised')!;
-    const expiresAt = (entry: CatalogueEntry) =>
-      mapSourceEvent(entry.source, parsed(entry), context({ policy })).rules[0]!.expiresAt;
-    expect(expiresAt(byIssuer)).toBe(RECEIVED + HOUR);
-    expect(expiresAt(anyIssuer)).toBe(RECEIVED + DAY);
+    const ruleOf = (entry: CatalogueEntry) =>
+      mapSourceEvent(entry.source, parsed(entry), context({ policy })).rules[0]!;
+    // Tokens without auth_time: every token until no earlier grant (14 days by default) can mint.
+    expect(ruleOf(byIssuer)).toMatchObject({
+      revokedBefore: RECEIVED + 14 * DAY,
+      expiresAt: RECEIVED + 14 * DAY + HOUR,
+      grantWide: true,
+    });
+    expect(ruleOf(byIssuer)).not.toHaveProperty('cutoff');
+    expect(ruleOf(anyIssuer)).toMatchObject({
+      revokedBefore: RECEIVED + 14 * DAY,
+      expiresAt: RECEIVED + 14 * DAY + DAY,
+    });
   });
+
+  it('revokes by authentication time, sparing new logins, for an issuer whose tokens carry auth_time', () => {
+    const issuer = {
+      issuer: ISS,
+      jwks: { keys: [{ kty: 'EC' }] },
+      maxTokenLifetimeSeconds: 3600,
+      tokenClaims: ['auth_time', 'sid'],
+      sessionLifetimeSeconds: 2 * 86_400,
+      refreshTokenLifetimeSeconds: 3 * 86_400,
+    };
+    const policy = policyOf({ ISSUERS: JSON.stringify([issuer]) });
+    const entry = catalogue.find((e) => e.event.type === 'user.password_changed')!;
+    const [rule] = mapSourceEvent(entry.source, parsed(entry), context({ policy })).rules;
+    expect(rule).toMatchObject({
+      revokedBefore: RECEIVED,
+      cutoff: 'auth_time',
+      expiresAt: RECEIVED + 3 * DAY + HOUR,
+      grantWide: true,
+    });
+    // A session of that issuer is revoked for as long as a session can mint.
+    const session = catalogue.find((e) => e.event.type === 'session.revoked')!;
+    const event = { ...session.event, iss: ISS };
+    const [sid] = mapSourceEvent(
+      'idp',
+      parsed({ source: 'idp', event }),
+      context({ policy }),
+    ).rules;
+    expect(sid).toMatchObject({ revokedBefore: null, expiresAt: RECEIVED + 3 * DAY + HOUR });
+  });
+
+  it.each(['employee.rehired', 'employee.reinstated'])(
+    'maps %s to the reinstatement of the person, and no rule',
+    (type) => {
+      const event = { id: 'hr-back', type, occurredAt: new Date().toISOString(), subject: 'al' };
+      const mapped = mapSourceEvent('hr', parsed({ source: 'hr', event }), context());
+      expect(mapped).toEqual({
+        rules: [],
+        reinstate: [{ claim: 'sub', value: 'al', iss: null }],
+        reason: `hr ${type}`,
+      });
+    },
+  );
 
   it('keeps a leaked token only as its hash, in rule and origin alike', () => {
     const entry = catalogue.find((e) => e.field === '/token')!;
@@ -142,8 +193,9 @@ describe(mapHrEvent.name, () => {
         claim: 'sub',
         value: 'mapped-subject',
         iss: ISS,
-        revokedBefore: RECEIVED,
-        expiresAt: RECEIVED + DAY,
+        revokedBefore: null,
+        expiresAt: null,
+        grantWide: true,
         origin: { value: '/employeeId' },
       },
     ]);

@@ -13,6 +13,8 @@ import type { RulePolicy } from '../write-path/rule-policy';
 /** What one source event asks for: rules (possibly none) and the reason for the audit log. */
 export interface MappedEvent {
   rules: RuleSpec[];
+  /** Rules the event ends (an HR rehire): reinstated in the same transaction, audited. */
+  reinstate?: Array<Pick<RuleSpec, 'claim' | 'value' | 'iss'>>;
   reason: string;
 }
 
@@ -34,12 +36,18 @@ export class UnknownEmployeeError extends RescindError {
   }
 }
 
-type Scope = 'up-to-now' | 'every-token';
+type Scope = 'up-to-now' | 'every-token' | 'grant-wide' | 'until-reinstated';
 
 /**
- * One rule. "up-to-now" revokes what was issued before the writer received the event (users,
- * clients: they may legitimately get new tokens later); "every-token" revokes every token that
- * carries the value (one token, one session, a compromised key an attacker can mint with).
+ * One rule:
+ * - "up-to-now" revokes what was issued before the writer received the event (a role or claims
+ *   change, a rotated client: new tokens are fine);
+ * - "every-token" revokes every token that carries the value (one token, one session, a
+ *   compromised key an attacker can mint with);
+ * - "grant-wide" revokes everything of a user or client including what earlier refresh tokens
+ *   and sessions mint later (`RulePolicy.grantWide`);
+ * - "until-reinstated" revokes every token of the person, new logins too, until HR or an
+ *   operator reinstates them (a termination).
  * `field` is the event's member the value came from; the issuer comes from `/iss` when the event
  * has one (RuleSpec `origin`, to name them if the rule cannot be published).
  */
@@ -52,29 +60,54 @@ function rule(
   ctx: MappingContext,
   origin: RuleOrigin = { value: `/${field}`, ...(iss !== undefined ? { iss: '/iss' } : {}) },
 ): RuleSpec {
-  const spec = {
-    claim,
-    value,
-    iss: iss ?? null,
-    revokedBefore: scope === 'up-to-now' ? ctx.receivedAtMs : null,
-  };
-  return { ...spec, expiresAt: ctx.policy.expiresAt(spec, ctx.receivedAtMs), origin };
+  const identity = { claim, value, iss: iss ?? null, origin };
+  switch (scope) {
+    case 'grant-wide':
+      return ctx.policy.grantWide(identity, ctx.receivedAtMs);
+    case 'until-reinstated':
+      return ctx.policy.untilReinstated(identity);
+    case 'up-to-now':
+    case 'every-token': {
+      const spec = { ...identity, revokedBefore: scope === 'up-to-now' ? ctx.receivedAtMs : null };
+      return { ...spec, expiresAt: ctx.policy.expiresAt(spec, ctx.receivedAtMs) };
+    }
+  }
 }
+
+/** What each HR type does to the person: end their access, refresh their roles, or let them back. */
+const HR_SCOPES: Record<HrEventV1['type'], Scope | 'reinstate'> = {
+  'employee.terminated': 'until-reinstated',
+  'employee.suspended': 'until-reinstated',
+  'contractor.ended': 'until-reinstated',
+  'employee.role_changed': 'up-to-now',
+  'employee.rehired': 'reinstate',
+  'employee.reinstated': 'reinstate',
+};
 
 export function mapHrEvent(event: HrEventV1, ctx: MappingContext): MappedEvent {
   const reason = `hr ${event.type}`;
-  // Every HR type revokes the person's current tokens; role changes too (they carry old roles).
-  if (event.subject !== undefined) {
-    return { rules: [rule('sub', event.subject, 'subject', event.iss, 'up-to-now', ctx)], reason };
+  const person = ((): { value: string; field: string; iss?: string; origin?: RuleOrigin } => {
+    if (event.subject !== undefined) {
+      return { value: event.subject, field: 'subject', iss: event.iss };
+    }
+    const entry = ctx.employees.get(event.employeeId!);
+    if (!entry) {
+      throw new UnknownEmployeeError(event.employeeId!);
+    }
+    const origin = { value: '/employeeId', ...(event.iss !== undefined ? { iss: '/iss' } : {}) };
+    return { value: entry.subject, field: 'employeeId', iss: event.iss ?? entry.iss, origin };
+  })();
+  const scope = HR_SCOPES[event.type];
+  if (scope === 'reinstate') {
+    // Ends a termination's or suspension's block: the person's rule, whatever revoked it.
+    return {
+      rules: [],
+      reinstate: [{ claim: 'sub', value: person.value, iss: person.iss ?? null }],
+      reason,
+    };
   }
-  const entry = ctx.employees.get(event.employeeId!);
-  if (!entry) {
-    throw new UnknownEmployeeError(event.employeeId!);
-  }
-  const iss = event.iss ?? entry.iss;
-  const origin = { value: '/employeeId', ...(event.iss !== undefined ? { iss: '/iss' } : {}) };
   return {
-    rules: [rule('sub', entry.subject, 'employeeId', iss, 'up-to-now', ctx, origin)],
+    rules: [rule('sub', person.value, person.field, person.iss, scope, ctx, person.origin)],
     reason,
   };
 }
@@ -90,7 +123,7 @@ export function mapIdpEvent(event: IdpEventV1, ctx: MappingContext): MappedEvent
     case 'user.deleted':
     case 'mfa.reset':
       return {
-        rules: [rule('sub', event.subject, 'subject', event.iss, 'up-to-now', ctx)],
+        rules: [rule('sub', event.subject, 'subject', event.iss, 'grant-wide', ctx)],
         reason,
       };
     case 'refresh_token.revoked':
@@ -124,7 +157,7 @@ export function mapSiemEvent(event: SiemEventV1, ctx: MappingContext): MappedEve
   switch (event.type) {
     case 'credential.compromised':
       return {
-        rules: [rule('sub', event.subject, 'subject', event.iss, 'up-to-now', ctx)],
+        rules: [rule('sub', event.subject, 'subject', event.iss, 'grant-wide', ctx)],
         reason,
       };
     case 'token.leaked':
@@ -140,7 +173,7 @@ export function mapSiemEvent(event: SiemEventV1, ctx: MappingContext): MappedEve
       return { rules: [rule('sid', event.sid, 'sid', event.iss, 'every-token', ctx)], reason };
     case 'client.compromised':
       return {
-        rules: [rule('client_id', event.clientId, 'clientId', event.iss, 'up-to-now', ctx)],
+        rules: [rule('client_id', event.clientId, 'clientId', event.iss, 'grant-wide', ctx)],
         reason,
       };
     case 'key.compromised':

@@ -22,6 +22,7 @@ const policyWith = (customClaims: string) =>
     }),
   );
 const policy = policyWith('email');
+const DAY = 86_400_000;
 
 function codeOf(run: () => unknown): string {
   try {
@@ -98,24 +99,51 @@ describe(parseGlobalRevocationRequest.name, () => {
 });
 
 describe(ruleForSubject.name, () => {
-  it("revokes the issuer's subject up to the receive time, expiring with the issuer's lifetime", () => {
+  it("revokes everything of the issuer's subject, grant-wide: every token until no earlier grant can mint", () => {
+    // The issuer's tokens carry no auth_time: nothing tells a new login from an old grant.
     expect(ruleForSubject({ format: 'iss_sub', iss: ISS, sub: 'alice' }, policy, NOW)).toEqual({
       claim: 'sub',
       value: 'alice',
       iss: ISS,
-      revokedBefore: NOW,
-      expiresAt: NOW + 3_600_000,
+      revokedBefore: NOW + 14 * DAY,
+      expiresAt: NOW + 14 * DAY + 3_600_000,
+      grantWide: true,
       origin: { value: '/sub_id/sub', iss: '/sub_id/iss' },
     });
   });
 
-  it('revokes an opaque id as a sub of any issuer', () => {
+  it('revokes by authentication time for an issuer whose tokens carry auth_time: a new login passes', () => {
+    const withAuthTime = new RulePolicy(
+      loadConfig({
+        INGEST_AUTH_DISABLED: 'true',
+        ISSUERS: JSON.stringify([
+          {
+            issuer: ISS,
+            jwks: { keys: [{ kty: 'EC' }] },
+            maxTokenLifetimeSeconds: 3600,
+            tokenClaims: ['auth_time'],
+            refreshTokenLifetimeSeconds: 30 * 86_400,
+          },
+        ]),
+      }),
+    );
+    expect(
+      ruleForSubject({ format: 'iss_sub', iss: ISS, sub: 'alice' }, withAuthTime, NOW),
+    ).toMatchObject({
+      revokedBefore: NOW,
+      cutoff: 'auth_time',
+      expiresAt: NOW + 30 * DAY + 3_600_000,
+    });
+  });
+
+  it('revokes an opaque id as a sub of any issuer, for the longest grant and token lifetimes', () => {
     expect(ruleForSubject({ format: 'opaque', id: 'u1' }, policy, NOW)).toEqual({
       claim: 'sub',
       value: 'u1',
       iss: null,
-      revokedBefore: NOW,
-      expiresAt: NOW + 86_400_000,
+      revokedBefore: NOW + 14 * DAY,
+      expiresAt: NOW + 14 * DAY + DAY,
+      grantWide: true,
       origin: { value: '/sub_id/id' },
     });
   });

@@ -55,8 +55,9 @@ function unsupportedFormat(format: string): GlobalRevocationRequestError {
 }
 
 /**
- * Every token of the subject issued before the request was received (draft §3.3: all refresh
- * and access tokens). `iss_sub` names a subject of one issuer; `opaque` a `sub` of any issuer;
+ * Everything of the subject (draft §3.3: all refresh and access tokens, the user must
+ * re-authenticate), grant-wide (`RulePolicy.grantWide`): tokens their earlier refresh tokens and
+ * sessions mint after the request are revoked too. `iss_sub` names a subject of one issuer; `opaque` a `sub` of any issuer;
  * `email` needs `email` configured as a rule claim (CUSTOM_RULE_CLAIMS), else the format is
  * unsupported. Unknown subjects are not an error: Rescind keeps no user directory, and a rule
  * for nobody revokes nothing (and answering 404 would let callers enumerate users, §7.2). A
@@ -91,9 +92,8 @@ export function ruleForSubject(
         };
     }
   })();
-  const rule = { ...identity, revokedBefore: receivedAtMs };
-  const spec = { ...rule, expiresAt: policy.expiresAt(rule, receivedAtMs) };
   const { origin } = identity;
+  const spec = policy.grantWide(identity, receivedAtMs);
   const problems = publishingProblems(spec).map((p) => {
     const pointer = p.field === 'iss' && origin.iss !== undefined ? origin.iss : origin.value;
     return `${pointer.slice(1).replaceAll('/', '.')}: ${p.detail}`; // as the schema's: sub_id.sub

@@ -9,6 +9,8 @@ import {
 
 const ISS = 'https://idp.example';
 const NOW = 1_700_000_000_000;
+/** The issuer's grant lifetime: sessions and refresh tokens, 14 days unless configured. */
+const GRANT = 14 * 86_400_000;
 const policy = new RulePolicy(
   loadConfig({
     INGEST_AUTH_DISABLED: 'true',
@@ -22,7 +24,7 @@ const policy = new RulePolicy(
 describe(revocationRuleForJwt.name, () => {
   const exp = NOW / 1000 + 300;
 
-  it("revokes the session when the token names one, for the issuer's longest token lifetime", () => {
+  it("revokes the session when the token names one, for as long as a session can mint: the issuer's grant and token lifetimes", () => {
     const payload = { iss: ISS, sid: 's-1', jti: 'j-1', exp };
     expect(revocationRuleForJwt(payload, 'hash', policy, NOW)).toEqual({
       scope: 'session',
@@ -31,13 +33,13 @@ describe(revocationRuleForJwt.name, () => {
         value: 's-1',
         iss: ISS,
         revokedBefore: null,
-        expiresAt: NOW + 3_600_000,
+        expiresAt: NOW + GRANT + 3_600_000,
       },
     });
   });
 
   it('keeps a session rule until the presented token expires, if it lives longer than configured', () => {
-    const late = NOW / 1000 + 7200;
+    const late = NOW / 1000 + 15 * 86_400;
     expect(
       revocationRuleForJwt({ iss: ISS, sid: 's-1', exp: late }, 'h', policy, NOW).rule.expiresAt,
     ).toBe(late * 1000);
@@ -98,11 +100,11 @@ describe(minimumForJwt.name, () => {
   const iat = NOW / 1000 - 600; // issued ten minutes ago
   const exp = NOW / 1000 + 300;
 
-  it("asks of a session rule what it would have been when the token was issued: the issuer's lifetime from iat", () => {
+  it("asks of a session rule what it would have been when the token was issued: the issuer's lifetimes from iat", () => {
     const payload = { iss: ISS, sid: 's-1', iat, exp };
     expect(minimumForJwt(payload, 'h', policy, NOW)).toEqual({
       revokedBefore: null,
-      expiresAt: iat * 1000 + HOUR,
+      expiresAt: iat * 1000 + GRANT + HOUR,
     });
     // Less than the rule written now, so the rule written by the first revocation suffices.
     expect(minimumForJwt(payload, 'h', policy, NOW).expiresAt).toBeLessThan(
@@ -111,7 +113,7 @@ describe(minimumForJwt.name, () => {
   });
 
   it('asks a session rule to outlive a token that lives longer than the issuer says', () => {
-    const late = NOW / 1000 + 7200;
+    const late = NOW / 1000 + 15 * 86_400;
     expect(minimumForJwt({ iss: ISS, sid: 's-1', iat, exp: late }, 'h', policy, NOW)).toEqual({
       revokedBefore: null,
       expiresAt: late * 1000,

@@ -19,7 +19,8 @@ describe(toRuleSpecs.name, () => {
       ]),
     ).toEqual([
       { claim: 'jti', value: 't', iss: null, revokedBefore: null, expiresAt: NOW + DAY },
-      { claim: 'sid', value: 's', iss: null, revokedBefore: null, expiresAt: NOW + DAY },
+      // A session mints for as long as it lives: the grant lifetime, and one token lifetime more.
+      { claim: 'sid', value: 's', iss: null, revokedBefore: null, expiresAt: NOW + 15 * DAY },
       {
         claim: 'sub',
         value: 'u',

@@ -1,4 +1,4 @@
-import { setCatalogue } from '../../../../test/support/event-catalogue';
+import { expectedCutoffs, setCatalogue } from '../../../../test/support/event-catalogue';
 import { pointersOf } from '../../../../test/support/rule-fixtures';
 import { CAEP, RISC } from '../../../../test/support/ssf-transmitter';
 import { loadConfig } from '../config/config';
@@ -59,8 +59,7 @@ describe(mapSecurityEvents.name, () => {
       expect(rules).toEqual([
         {
           ...entry.rule,
-          revokedBefore: entry.revokes === 'issued-before-receipt' ? RECEIVED : null,
-          expiresAt: entry.lasts === 'a-token-lifetime' ? RECEIVED + DAY : null,
+          ...expectedCutoffs(entry, RECEIVED, { tokenMs: DAY, grantMs: 14 * DAY }),
           origin: {
             value: entry.field,
             ...(entry.issField !== undefined && { iss: entry.issField }),

@@ -6,10 +6,12 @@ const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
 const RISC = 'https://schemas.openid.net/secevent/risc/event-type/';
 const SSF = 'https://schemas.openid.net/secevent/ssf/event-type/';
 
-/** Event types that revoke the subject's tokens issued up to now. */
+/**
+ * Event types that revoke everything of the subject, grant-wide: what their earlier refresh
+ * tokens and sessions mint afterwards too (`RulePolicy.grantWide`).
+ */
 const SUBJECT_EVENTS = new Set([
   `${CAEP}credential-change`,
-  `${CAEP}token-claims-change`,
   `${RISC}account-disabled`,
   `${RISC}account-purged`,
   `${RISC}account-credential-change-required`,
@@ -18,6 +20,8 @@ const SUBJECT_EVENTS = new Set([
   `${RISC}tokens-revoked`,
 ]);
 const SESSION_REVOKED = `${CAEP}session-revoked`;
+/** The subject's claims changed: tokens issued before carry the old ones; new ones are fine. */
+const CLAIMS_CHANGED = `${CAEP}token-claims-change`;
 /** Stream management: answered and recorded, never mapped to rules. */
 const STREAM_EVENTS = new Set([`${SSF}verification`, `${SSF}stream-updated`]);
 
@@ -38,7 +42,8 @@ export interface MappedSet {
 
 /**
  * Maps the events of one SET to rules. CAEP session-revoked names a session (→ `sid`) or a user
- * (→ `sub`); credential and account events revoke the user's tokens issued up to now. The
+ * (→ `sub`, grant-wide); credential and account events revoke everything of the user, grant-wide;
+ * a claims change revokes the user's tokens issued up to now. The
  * subject is the event's `subject` (CAEP 1.0 drafts) or the SET's `sub_id` (SSF 1.0).
  */
 export function mapSecurityEvents(
@@ -58,13 +63,17 @@ export function mapSecurityEvents(
       names.push(`${name} (stream event, recorded)`);
     } else if (type === SESSION_REVOKED) {
       const session = sessionOf(subject, at);
-      const rule =
-        session !== undefined
-          ? { claim: 'sid', ...session, revokedBefore: null }
-          : { ...userOf(subject, policy, at), revokedBefore: receivedAtMs };
-      rules.push({ ...rule, expiresAt: policy.expiresAt(rule, receivedAtMs) });
+      if (session !== undefined) {
+        const rule = { claim: 'sid', ...session, revokedBefore: null };
+        rules.push({ ...rule, expiresAt: policy.expiresAt(rule, receivedAtMs) });
+      } else {
+        rules.push(policy.grantWide(userOf(subject, policy, at), receivedAtMs));
+      }
       names.push(name);
     } else if (SUBJECT_EVENTS.has(type)) {
+      rules.push(policy.grantWide(userOf(subject, policy, at), receivedAtMs));
+      names.push(name);
+    } else if (type === CLAIMS_CHANGED) {
       const rule = { ...userOf(subject, policy, at), revokedBefore: receivedAtMs };
       rules.push({ ...rule, expiresAt: policy.expiresAt(rule, receivedAtMs) });
       names.push(name);

@@ -20,6 +20,21 @@ export interface AuditEntry {
 /** The audit log is append-only: this repository can only append (the table refuses the rest). */
 @Injectable()
 export class AuditRepository {
+  /**
+   * The sources of every revocation (`rule.set`) of this rule since it was last made inactive
+   * (reinstated or expired): who has a say in keeping it.
+   */
+  async sourcesSinceActivated(em: EntityManager, revocationId: string): Promise<string[]> {
+    const found: Array<{ source: string }> = await em.query(
+      `SELECT DISTINCT source FROM audit_log
+        WHERE revocation_id = $1 AND action = 'rule.set'
+          AND id > COALESCE((SELECT max(id) FROM audit_log
+                              WHERE revocation_id = $1 AND action IN ('rule.reinstated', 'rule.expired')), 0)`,
+      [revocationId],
+    );
+    return found.map((row) => row.source);
+  }
+
   async append(em: EntityManager, entry: AuditEntry): Promise<void> {
     const rule = entry.after ?? entry.before;
     await em.query(

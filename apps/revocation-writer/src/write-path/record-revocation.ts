@@ -7,6 +7,8 @@ import { databaseError, RescindError } from '../errors';
 import { WriterMetrics } from '../metrics/writer-metrics';
 import { assertPublishable } from './publishable-rules';
 import type { RuleSpec } from './stored-rule';
+import { AuditRepository } from './audit.repository';
+import { reinstatement } from './reinstatement';
 import { RuleJournal } from './rule-journal';
 import { RulePolicy } from './rule-policy';
 import { RulesRepository } from './rules.repository';
@@ -34,6 +36,7 @@ export class RecordRevocation {
     private readonly processedEvents: ProcessedEventsRepository,
     private readonly rules: RulesRepository,
     private readonly journal: RuleJournal,
+    private readonly audit: AuditRepository,
     private readonly policy: RulePolicy,
     private readonly metrics: WriterMetrics,
     @InjectConfig('rules') private readonly rulesConfig: WriterConfig['rules'],
@@ -59,7 +62,12 @@ export class RecordRevocation {
     // What is acknowledged must be what every enforcement point can apply: checked on the rules
     // as they will be written (scoped to the principal's issuer), before anything is.
     assertPublishable(command.rules);
-    authorizeRules(command.principal, command.rules, {
+    // Lifting a block needs the same right as imposing it on that rule.
+    const lifted =
+      command.eventId !== null
+        ? (command.reinstate ?? []).map((r) => ({ ...r, revokedBefore: null, expiresAt: null }))
+        : [];
+    authorizeRules(command.principal, [...command.rules, ...lifted], {
       confirmed: command.confirmed,
       policy: this.policy,
       bulkThreshold: this.rulesConfig.bulkConfirmThreshold,
@@ -101,7 +109,14 @@ export class RecordRevocation {
       for (const spec of command.rules) {
         written.push(await this.writeRule(em, command, spec, traceHeaders));
       }
-      return resultOf(written, false);
+      if (command.reinstate === undefined) {
+        return resultOf(written, false);
+      }
+      const reinstatements: NonNullable<RevocationResult['reinstatements']> = [];
+      for (const identity of command.reinstate) {
+        reinstatements.push(await this.reinstateRule(em, command, identity, traceHeaders));
+      }
+      return { ...resultOf(written, false), reinstatements };
     });
     return duplicate ? { ...result, duplicate: true } : result;
   }
@@ -127,6 +142,58 @@ export class RecordRevocation {
       wroteAny = true;
     }
     return resultOf(rules, !wroteAny);
+  }
+
+  /**
+   * Ends the block an earlier event of the same source put on this rule (an HR rehire ends an HR
+   * termination). A rule that another source also raised since it was last made active (a SIEM
+   * credential compromise on the same person) is kept: the source that lifts a block may only
+   * lift its own, and an operator decides about the rest.
+   */
+  private async reinstateRule(
+    em: EntityManager,
+    command: IdentifiedRevocationCommand,
+    identity: Pick<RuleSpec, 'claim' | 'value' | 'iss'>,
+    traceHeaders: Record<string, string>,
+  ): Promise<NonNullable<RevocationResult['reinstatements']>[number]> {
+    const key = ruleKey(identity);
+    const before = await this.rules.lock(em, 'rule_key', key);
+    if (before === undefined || before.status !== 'active') {
+      return { key, outcome: 'not_active' };
+    }
+    const others = (await this.audit.sourcesSinceActivated(em, before.id)).filter(
+      (source) => source !== command.source,
+    );
+    if (others.length > 0) {
+      return { key, outcome: 'kept', revocationId: before.id, keptFor: others };
+    }
+    const next = reinstatement(before, undefined, {
+      policy: this.policy,
+      nowMs: command.receivedAt.getTime(),
+    });
+    const after = await this.rules.update(em, before.id, {
+      revokedBefore: next.revokedBefore,
+      expiresAt: next.expiresAt,
+      status: next.status,
+      source: command.source,
+      sourceEventId: command.eventId,
+      reason: command.reason,
+    });
+    await this.journal.record(
+      em,
+      { before, after },
+      {
+        actor: command.principal.id,
+        actorRole: command.principal.role,
+        action: next.action,
+        source: command.source,
+        sourceEventId: command.eventId,
+        occurredAt: command.occurredAt,
+        reason: command.reason,
+        traceHeaders,
+      },
+    );
+    return { key, outcome: 'reinstated', revocationId: after.id, seq: after.seq };
   }
 
   /** One new version of the rule, with its audit record and outbox message. */
@@ -159,7 +226,18 @@ export class RecordRevocation {
 function scopedCommand(command: RevocationCommand): RevocationCommand {
   return command.eventId === null
     ? { ...command, rules: scopeToPrincipal(command.principal, command.rules) }
-    : { ...command, rules: scopeToPrincipal(command.principal, command.rules) };
+    : {
+        ...command,
+        rules: scopeToPrincipal(command.principal, command.rules),
+        ...(command.reinstate !== undefined
+          ? {
+              reinstate: scopeToPrincipal(
+                command.principal,
+                command.reinstate.map((r) => ({ ...r, revokedBefore: null, expiresAt: null })),
+              ).map(({ claim, value, iss }) => ({ claim, value, iss })),
+            }
+          : {}),
+      };
 }
 
 function resultOf(rules: RevocationResult['rules'], duplicate: boolean): RevocationResult {

@@ -31,6 +31,12 @@ export interface IdentifiedRevocationCommand extends RevocationCommandBase {
   /** SHA-256 of the canonical request; the same id with another hash is a conflict. */
   bodySha256: string;
   rules: RuleSpec[];
+  /**
+   * Rules the event ends (an HR rehire or reinstatement), by identity: reinstated in the same
+   * transaction when every revocation that made the rule came from the same source; a rule
+   * another source also raised (a SIEM compromise, say) stays, and the answer says so.
+   */
+  reinstate?: Array<Pick<RuleSpec, 'claim' | 'value' | 'iss'>>;
 }
 
 /**

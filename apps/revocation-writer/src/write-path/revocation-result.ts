@@ -19,6 +19,22 @@ export const RevocationResultSchema = z.object({
   rules: z.array(
     z.object({ revocationId: z.uuid(), key: z.string(), seq: z.number().int().positive() }),
   ),
+  /**
+   * What an event that ends a block (HR `employee.rehired`) did to each rule it names:
+   * `reinstated` (with the removal's `seq`), `not_active` (nothing in force), or `kept` (another
+   * source also revoked it: only an operator may lift it).
+   */
+  reinstatements: z
+    .array(
+      z.object({
+        key: z.string(),
+        outcome: z.enum(['reinstated', 'not_active', 'kept']),
+        revocationId: z.uuid().optional(),
+        seq: z.number().int().positive().optional(),
+        keptFor: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
 });
 
 export type RevocationResult = z.infer<typeof RevocationResultSchema>;

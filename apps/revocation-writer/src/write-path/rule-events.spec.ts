@@ -33,7 +33,7 @@ describe(publishableEventFor.name, () => {
     }
   });
 
-  it("publishes an auth_time cutoff, and none for a rule compared with iat", () => {
+  it('publishes an auth_time cutoff, and none for a rule compared with iat', () => {
     const event = publishableEventFor(stored({ cutoff: 'auth_time' }), NOW);
     expect(event).toMatchObject({ type: 'rule.set', rule: { cutoff: 'auth_time' } });
     expect(publishableEventFor(stored(), NOW).rule).not.toHaveProperty('cutoff');
