@@ -148,16 +148,20 @@ describe('example gateway, end to end', () => {
       expect(answer.body).toMatchObject({ status: 401, code: 'token_revoked' });
     });
 
-    it('serves a token issued after the termination', async () => {
+    it('refuses a token issued after the termination too (blocked until reinstated), and serves another subject', async () => {
       // iat is in whole seconds: the first second that is not before the termination.
+      const later = Math.ceil(acceptedAt / 1000);
       const newToken = await issuer.sign({
         sub: 'bob',
         aud: AUDIENCE,
-        iat: Math.ceil(acceptedAt / 1000),
+        iat: later,
+        auth_time: later,
       });
-      const answer = await whoami(newToken);
+      expect((await whoami(newToken)).status).toBe(401);
+      const someoneElse = await issuer.sign({ sub: 'carol', aud: AUDIENCE, iat: later });
+      const answer = await whoami(someoneElse);
       expect(answer.status).toBe(200);
-      expect(answer.body).toMatchObject({ sub: 'bob' });
+      expect(answer.body).toMatchObject({ sub: 'carol' });
       expect((await whoami(oldToken)).status).toBe(401);
     });
 

@@ -61,7 +61,7 @@ describe('HR offboarding, end to end', () => {
     return { acceptedAt, seq: body.seq };
   }
 
-  it('revokes tokens issued before the termination, and only those', async () => {
+  it("revokes every token of the terminated person, new ones too, and nobody else's", async () => {
     const issuedBefore = Math.floor(Date.now() / 1000) - 60;
     expect(consumer.check({ sub: 'alice', iss: ISS, iat: issuedBefore }).revoked).toBe(false);
 
@@ -80,11 +80,14 @@ describe('HR offboarding, end to end', () => {
       seq,
       removed: false,
     });
-    const revokedBeforeSeconds = decision.rule.revokedBefore! / 1000;
-    // A token issued after the termination, another subject, another issuer: not revoked.
-    expect(
-      consumer.check({ sub: 'alice', iss: ISS, iat: Math.ceil(revokedBeforeSeconds) }).revoked,
-    ).toBe(false);
+    // Until HR reinstates her: no expiry, and a token issued (or authenticated) after the
+    // termination is revoked too, whatever the IdP still mints.
+    expect(decision.rule).toMatchObject({ revokedBefore: null, expiresAt: null });
+    const later = Math.ceil(Date.now() / 1000) + 60;
+    expect(consumer.check({ sub: 'alice', iss: ISS, iat: later, auth_time: later }).revoked).toBe(
+      true,
+    );
+    // Another subject, another issuer: not revoked.
     expect(consumer.check({ sub: 'bob', iss: ISS, iat: issuedBefore }).revoked).toBe(false);
     expect(
       consumer.check({ sub: 'alice', iss: 'https://other.example', iat: issuedBefore }).revoked,

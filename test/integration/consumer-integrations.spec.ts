@@ -299,7 +299,7 @@ describe('revocation consumer integrations: NestJS guard, Express-style middlewa
     }
   });
 
-  it('answers 401 invalid_token "token revoked" once an HR termination through the writer arrives, and serves tokens issued after it', async () => {
+  it('answers 401 invalid_token "token revoked" once an HR role change through the writer arrives, and serves tokens issued after it', async () => {
     const oldToken = { sub: 'bob', iss: ISS, iat: minuteAgo() };
     for (const point of POINTS) {
       expect(await call(point, oldToken)).toMatchObject({ point, status: 200 });
@@ -307,7 +307,9 @@ describe('revocation consumer integrations: NestJS guard, Express-style middlewa
 
     const response = await postHrEvent(writer, {
       id: 'hr-integrations-1',
-      type: 'employee.terminated',
+      // A role change revokes the tokens issued before it (they carry the old roles), unlike a
+      // termination, which blocks the person until reinstated.
+      type: 'employee.role_changed',
       occurredAt: new Date().toISOString(),
       subject: 'bob',
       iss: ISS,
@@ -315,7 +317,7 @@ describe('revocation consumer integrations: NestJS guard, Express-style middlewa
     const acceptedAt = Date.now();
     expect(response.status).toBe(202);
     await waitFor(
-      'the termination at both consumers',
+      'the role change at both consumers',
       () => consumer.check(oldToken).revoked && nestConsumer.check(oldToken).revoked,
     );
 
@@ -332,7 +334,7 @@ describe('revocation consumer integrations: NestJS guard, Express-style middlewa
         retriable: false,
       });
     }
-    // Issued after the writer accepted the termination (iat is in whole seconds).
+    // Issued after the writer accepted the role change (iat is in whole seconds).
     const newToken = { ...oldToken, iat: Math.ceil(acceptedAt / 1000) };
     for (const point of POINTS) {
       expect(await call(point, newToken)).toMatchObject({ point, status: 200 });

@@ -48,7 +48,7 @@ describe(IdempotencyRetention.name, () => {
 
   const termination = (id: string) => ({
     id,
-    type: 'employee.terminated',
+    type: 'employee.role_changed',
     occurredAt: '2026-11-20T10:00:00Z',
     subject: `retention-${id}`,
   });

@@ -24,7 +24,11 @@ describe('POST /v1/events/hr', () => {
   describe('persistence and idempotency', () => {
     it('commits one rule, one audit record and one outbox row, then answers 202', async () => {
       const before = Date.now();
-      const response = await postHrEvent(writer, termination('evt-commit', 'commit-user'));
+      // A role change: "up to now", with an expiry (a termination blocks until reinstated).
+      const response = await postHrEvent(
+        writer,
+        termination('evt-commit', 'commit-user', { type: 'employee.role_changed' }),
+      );
       const after = Date.now();
       expect(response.status).toBe(202);
       const body = (await response.json()) as {
@@ -144,7 +148,10 @@ describe('POST /v1/events/hr', () => {
     it('gives every change of one rule a higher seq, even under concurrency', async () => {
       const responses = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          postHrEvent(writer, termination(`evt-seq-${i}`, 'seq-user')),
+          postHrEvent(
+            writer,
+            termination(`evt-seq-${i}`, 'seq-user', { type: 'employee.role_changed' }),
+          ),
         ),
       );
       expect(responses.map((r) => r.status)).toEqual(Array(20).fill(202));

@@ -18,7 +18,11 @@ describe('POST /global-token-revocation (draft-parecki-oauth-global-token-revoca
   beforeAll(async () => {
     idp = await TestIssuer.create();
     env = await startWriterEnvironment('oauth_global', {
-      config: { ...issuersEnv(idp.inlineConfig(3600)), CUSTOM_RULE_CLAIMS: 'email' },
+      // The issuer's tokens carry auth_time: a revocation spares logins after it.
+      config: {
+        ...issuersEnv({ ...idp.inlineConfig(3600), tokenClaims: ['auth_time', 'sid'] }),
+        CUSTOM_RULE_CLAIMS: 'email',
+      },
     });
     ({ writer, db } = env);
     idpCredential = await env.token('workforce-idp', 'idp');
@@ -60,7 +64,7 @@ describe('POST /global-token-revocation (draft-parecki-oauth-global-token-revoca
     expect(await response.json()).toMatchObject({ status, code });
   }
 
-  it('revokes every token of an iss_sub subject issued before the request: 204, then introspection says inactive', async () => {
+  it('revokes every token of an iss_sub subject authenticated before the request: 204, then introspection says inactive', async () => {
     const sub = `user-${randomUUID()}`;
     const token = await idp.sign({ sub, jti: randomUUID() });
     const bystander = await idp.sign({ sub: `user-${randomUUID()}` });
@@ -76,11 +80,15 @@ describe('POST /global-token-revocation (draft-parecki-oauth-global-token-revoca
     expect(await isActive(bystander)).toBe(true);
     const [rule, ...more] = await activeRules(db, 'sub', sub);
     expect(more).toEqual([]);
-    expect(rule).toMatchObject({ iss: idp.issuer, source: 'global' });
+    expect(rule).toMatchObject({ iss: idp.issuer, source: 'global', cutoff: 'auth_time' });
     expect(rule!.revoked_before!.getTime()).toBeGreaterThanOrEqual(before);
     expect(rule!.revoked_before!.getTime()).toBeLessThanOrEqual(after);
+    const cutoff = Math.ceil(rule!.revoked_before!.getTime() / 1000);
+    // Minted later from the grant of a login before the revocation: revoked.
+    const refreshed = await idp.sign({ sub, iat: cutoff + 1, auth_time: cutoff - 600 });
+    expect(await isActive(refreshed)).toBe(false);
     // The user signs in again: the new token is not revoked.
-    const fresh = await idp.sign({ sub, iat: Math.ceil(rule!.revoked_before!.getTime() / 1000) });
+    const fresh = await idp.sign({ sub, iat: cutoff, auth_time: cutoff });
     expect(await isActive(fresh)).toBe(true);
   });
 

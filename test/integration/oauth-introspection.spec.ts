@@ -118,7 +118,7 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     expect(body).toMatchObject({ active: true, sid });
   });
 
-  it('answers only {"active": false} once HR terminated the subject, and keeps later tokens active', async () => {
+  it('answers only {"active": false} once HR terminated the subject, for later tokens too until HR rehires them', async () => {
     const sub = `employee-${randomUUID()}`;
     const token = await idp.sign({ sub, client_id: client.clientId });
     expect(await isActive(token)).toBe(true);
@@ -134,9 +134,24 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
 
     expect(await introspect(token)).toMatchObject({ status: 200, body: { active: false } });
     expect(JSON.stringify((await introspect(token)).body)).toBe('{"active":false}');
-    // Issued after the termination (iat rounded up past the revocation instant): not revoked.
-    const rehired = await idp.sign({ sub, client_id: client.clientId, iat: now() + 1 });
-    expect(await isActive(rehired)).toBe(true);
+    // Issued (and authenticated) after the termination: blocked too, until HR says otherwise.
+    const later = await idp.sign({
+      sub,
+      client_id: client.clientId,
+      iat: now() + 1,
+      auth_time: now() + 1,
+    });
+    expect(await isActive(later)).toBe(false);
+    const rehire = await postHrEvent(writer, {
+      id: `hr-${randomUUID()}`,
+      type: 'employee.rehired',
+      occurredAt: new Date().toISOString(),
+      subject: sub,
+      iss: idp.issuer,
+    });
+    expect(rehire.status).toBe(202);
+    expect(await rehire.json()).toMatchObject({ reinstatements: [{ outcome: 'reinstated' }] });
+    expect(await isActive(later)).toBe(true);
   });
 
   it('answers inactive right after an RFC 7009 revocation of the session, for every token of it', async () => {

@@ -45,7 +45,7 @@ describe('outbox relay', () => {
       writer,
       {
         id: 'relay-1',
-        type: 'employee.terminated',
+        type: 'employee.role_changed',
         occurredAt: '2026-11-20T10:00:00Z',
         subject: 'dana',
         iss: 'https://idp.example.com',

@@ -72,14 +72,13 @@ describe('POST /ssf/events (RFC 8935 push of CAEP/RISC SETs)', () => {
   it.each([
     [`${CAEP}session-revoked`, 'u-caep-session'],
     [`${CAEP}credential-change`, 'u-credential-change'],
-    [`${CAEP}token-claims-change`, 'u-token-claims'],
     [`${RISC}account-disabled`, 'u-disabled'],
     [`${RISC}account-purged`, 'u-purged'],
     [`${RISC}account-credential-change-required`, 'u-change-required'],
     [`${RISC}credential-compromise`, 'u-compromise'],
     [`${RISC}sessions-revoked`, 'u-sessions'],
     [`${RISC}tokens-revoked`, 'u-tokens'],
-  ])('%s revokes the user issued up to now', async (type, sub) => {
+  ])('%s revokes everything of the user, grant-wide', async (type, sub) => {
     const response = await push(await transmitter.sign({ [type]: {} }, { subId: user(sub) }));
     expect(response.status).toBe(202);
     const decision = await waitFor(`${sub} revoked`, () => {
@@ -87,9 +86,21 @@ describe('POST /ssf/events (RFC 8935 push of CAEP/RISC SETs)', () => {
       return d.revoked ? d : undefined;
     });
     expect(decision.rule).toMatchObject({ claim: 'sub', value: sub, iss: IDP });
-    expect(consumer.check({ sub, iss: IDP, iat: Math.floor(Date.now() / 1000) + 5 }).revoked).toBe(
-      false,
+    // This issuer is not declared to carry auth_time: nothing tells a new login from a token its
+    // earlier grants mint, so every token is refused until no earlier grant can mint.
+    const later = Math.floor(Date.now() / 1000) + 5;
+    expect(consumer.check({ sub, iss: IDP, iat: later, auth_time: later }).revoked).toBe(true);
+  });
+
+  it('token-claims-change revokes the tokens issued before it only: new ones carry the new claims', async () => {
+    const sub = 'u-token-claims';
+    const response = await push(
+      await transmitter.sign({ [`${CAEP}token-claims-change`]: {} }, { subId: user(sub) }),
     );
+    expect(response.status).toBe(202);
+    await waitFor(`${sub} revoked`, () => consumer.check({ sub, iss: IDP, iat: iat() }).revoked);
+    const later = Math.floor(Date.now() / 1000) + 5;
+    expect(consumer.check({ sub, iss: IDP, iat: later }).revoked).toBe(false);
   });
 
   it('maps opaque and email subjects', async () => {

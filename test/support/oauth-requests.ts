@@ -31,7 +31,7 @@ export async function activeRules(db: Client, claim: string, value: string) {
     expires_at: Date | null;
     source: string;
   }>(
-    `SELECT rule_key, iss, revoked_before, expires_at, source FROM revocation_rule
+    `SELECT rule_key, iss, revoked_before, cutoff, expires_at, source FROM revocation_rule
       WHERE claim = $1 AND value = $2 AND status = 'active'`,
     [claim, value],
   );

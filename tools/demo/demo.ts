@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       `[demo] enforcement point rejects alice's old token ${Date.now() - accepted} ms after the 202`,
     );
     console.log(
-      `[demo] alice's token issued after the termination: ${await check('alice', Math.ceil(Date.now() / 1000) + 1)}`,
+      `[demo] alice's token from a new login after the termination: ${await check('alice', Math.ceil(Date.now() / 1000) + 1)} (until HR sends employee.rehired)`,
     );
     console.log(`[demo] bob's token: ${await check('bob', issuedBefore)}\n`);
   } finally {

@@ -73,7 +73,12 @@ describe(DenyList.name, () => {
         list.apply(authTimeRule(1));
         expect(list.check({ sub: 'alice', iss: ISS, iat: refreshedAfter }).revoked).toBe(false);
         expect(list.check({ sub: 'alice', iss: ISS, iat: loginBefore }).revoked).toBe(true);
-        const text = { sub: 'alice', iss: ISS, iat: refreshedAfter, auth_time: '1' as unknown as number };
+        const text = {
+          sub: 'alice',
+          iss: ISS,
+          iat: refreshedAfter,
+          auth_time: '1' as unknown as number,
+        };
         expect(list.check(text).revoked).toBe(false);
         const nan = { sub: 'alice', iss: ISS, iat: refreshedAfter, auth_time: Number.NaN };
         expect(list.check(nan).revoked).toBe(false);

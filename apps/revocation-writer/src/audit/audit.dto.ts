@@ -10,6 +10,8 @@ const ACTIONS: Record<AuditAction, true> = {
   'rule.lowered': true,
   'rule.reinstated': true,
   'rule.expired': true,
+  'upstream.revoked': true,
+  'upstream.failed': true,
 };
 export const AUDIT_ACTIONS = Object.keys(ACTIONS) as [AuditAction, ...AuditAction[]];
 

@@ -102,9 +102,12 @@ export function authorizeOperatorRules(
     );
   }
   rules.forEach((rule, i) => {
+    // A session's rule lasts as long as the session can mint: that is its default, not a ban.
+    const tokenMs = options.policy.maxLifetimeMs(rule.iss);
     const powers = operatorPowersFor(rule, {
       nowMs: options.nowMs,
-      maxLifetimeMs: options.policy.maxLifetimeMs(rule.iss),
+      maxLifetimeMs:
+        rule.claim === 'sid' ? options.policy.grantLifetimeMs(rule.iss) + tokenMs : tokenMs,
     });
     for (const power of powers) {
       if (!hasPermission(principal, power)) {

@@ -115,6 +115,17 @@ export const EnvSchema = z.object({
   OUTBOX_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
   /** Upper bound of the relay's exponential back-off while Kafka is unreachable (ms). */
   OUTBOX_MAX_BACKOFF_MS: int(10, 300_000).default(30_000),
+  /**
+   * Make the calls grant-wide revocations owe identity providers (their global token revocation
+   * endpoints). Off: the calls wait in the table until a writer with it on makes them.
+   */
+  UPSTREAM_WORKER_ENABLED: bool.default(true),
+  /** How often the upstream worker looks for due calls when it found none (ms). */
+  UPSTREAM_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
+  /** Tries of one upstream call before it is failed (audited as `upstream.failed`). */
+  UPSTREAM_MAX_ATTEMPTS: int(1, 1000).default(20),
+  /** Cap of the back-off between tries of one upstream call (ms). */
+  UPSTREAM_MAX_BACKOFF_MS: int(100, 3_600_000).default(300_000),
   /** How long published outbox rows are kept before they are deleted (seconds). */
   OUTBOX_RETENTION_SECONDS: int(0, 30 * 86_400).default(86_400),
   /**

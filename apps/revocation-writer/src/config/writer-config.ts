@@ -86,6 +86,12 @@ export function writerConfigFrom(e: Env) {
       retentionSeconds: e.OUTBOX_RETENTION_SECONDS,
     },
     idempotency: { retentionDays: e.IDEMPOTENCY_RETENTION_DAYS },
+    upstream: {
+      workerEnabled: e.UPSTREAM_WORKER_ENABLED,
+      pollIntervalMs: e.UPSTREAM_POLL_INTERVAL_MS,
+      maxAttempts: e.UPSTREAM_MAX_ATTEMPTS,
+      maxBackoffMs: e.UPSTREAM_MAX_BACKOFF_MS,
+    },
     ingest: {
       sharedToken: e.INGEST_BEARER_TOKEN ?? null,
       authDisabled: e.INGEST_AUTH_DISABLED,

@@ -7,6 +7,7 @@ import { CredentialIssuer1764201600000 } from './migrations/1764201600000-creden
 import { ProcessedEventReceivedAt1764288000000 } from './migrations/1764288000000-processed-event-received-at';
 import { WebhookDeliveries1764374400000 } from './migrations/1764374400000-webhook-deliveries';
 import { RuleCutoff1764460800000 } from './migrations/1764460800000-rule-cutoff';
+import { UpstreamCalls1764547200000 } from './migrations/1764547200000-upstream-calls';
 
 /** Every migration, in order. Listed explicitly so bundling never loses one. */
 export const MIGRATIONS = [
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   ProcessedEventReceivedAt1764288000000,
   WebhookDeliveries1764374400000,
   RuleCutoff1764460800000,
+  UpstreamCalls1764547200000,
 ];
 
 export function dataSourceOptions(

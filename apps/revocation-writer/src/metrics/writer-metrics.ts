@@ -25,6 +25,13 @@ export class WriterMetrics implements OnModuleDestroy {
    * (neither: delivered again later).
    */
   readonly ssfPolledSets: Counter;
+  /** Requests to identity providers by issuer, operation and outcome. */
+  readonly upstreamRequests: Counter;
+  /** Duration of one request to an identity provider (seconds). */
+  readonly upstreamDuration: Histogram;
+  /** Durable upstream calls by issuer and outcome (`done`, `retry`, `failed`). */
+  readonly upstreamCalls: Counter;
+  private readonly upstreamPending: ObservableGauge;
   /** Outbox messages not yet published, and the age of the oldest: fed by the outbox. */
   private readonly outboxPending: ObservableGauge;
   private readonly outboxOldestAge: ObservableGauge;
@@ -46,6 +53,22 @@ export class WriterMetrics implements OnModuleDestroy {
     });
     this.ssfPolledSets = meter.createCounter('rescind_ssf_polled_sets', {
       description: 'SETs received by polling SSF transmitters, by outcome',
+    });
+    this.upstreamRequests = meter.createCounter('rescind_upstream_requests', {
+      description: 'Requests to identity providers by issuer, operation and outcome',
+    });
+    this.upstreamDuration = meter.createHistogram('rescind_upstream_request_duration_seconds', {
+      description: 'Duration of one request to an identity provider',
+      unit: 's',
+      advice: {
+        explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      },
+    });
+    this.upstreamCalls = meter.createCounter('rescind_upstream_calls', {
+      description: 'Durable calls to identity providers after grant-wide revocations, by outcome',
+    });
+    this.upstreamPending = meter.createObservableGauge('rescind_upstream_calls_pending', {
+      description: 'Durable calls to identity providers not yet done',
     });
     this.outboxPending = meter.createObservableGauge('rescind_outbox_pending', {
       description: 'Outbox messages not yet published',
@@ -70,6 +93,19 @@ export class WriterMetrics implements OnModuleDestroy {
         }
       },
       [this.outboxPending, this.outboxOldestAge],
+    );
+  }
+
+  /** Reads the pending upstream calls at each scrape (left out when PostgreSQL is away). */
+  observeUpstreamBacklog(read: () => Promise<number>): void {
+    this.meter.addBatchObservableCallback(
+      async (result) => {
+        const pending = await read().catch(() => null);
+        if (pending !== null) {
+          result.observe(this.upstreamPending, pending);
+        }
+      },
+      [this.upstreamPending],
     );
   }
 

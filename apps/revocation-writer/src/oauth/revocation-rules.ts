@@ -5,7 +5,7 @@ import type { RuleSpec } from '../write-path/stored-rule';
 import type { RulePolicy } from '../write-path/rule-policy';
 
 /** What one RFC 7009 revocation takes down. */
-export type RevocationScope = 'session' | 'token' | 'token hash';
+export type RevocationScope = 'session' | 'token' | 'token hash' | 'subject';
 
 /**
  * Can a rule on `claim` carry this value? Only if enforcement points could apply it (the
@@ -90,4 +90,39 @@ export function minimumForJwt(
  */
 export function minimumForOpaqueToken(nowMs: number): RuleSpecUnlessInForce['minimum'] {
   return { revokedBefore: null, expiresAt: nowMs };
+}
+
+/**
+ * The rule that revokes what a refresh token can mint, from the IdP's introspection of it: its
+ * session (`sid`, every token, as long as a session lives), else its subject grant-wide (the
+ * grant's access tokens cannot be told from the subject's others), or nothing when the IdP named
+ * neither (the refresh token dies at the IdP all the same). `minimum`: what makes a repetition a
+ * no-op while the rule is in force.
+ */
+export function refreshTokenRule(
+  introspection: { sid?: string; sub?: string },
+  iss: string,
+  policy: RulePolicy,
+  nowMs: number,
+):
+  | { scope: RevocationScope; rule: RuleSpec; minimum: RuleSpecUnlessInForce['minimum'] }
+  | undefined {
+  if (usable('sid', introspection.sid, iss)) {
+    const rule = { claim: 'sid', value: introspection.sid, iss, revokedBefore: null };
+    const spec = { ...rule, expiresAt: policy.expiresAt(rule, nowMs) };
+    return { scope: 'session', rule: spec, minimum: { revokedBefore: null, expiresAt: nowMs } };
+  }
+  if (usable('sub', introspection.sub, iss)) {
+    const spec = policy.grantWide({ claim: 'sub', value: introspection.sub, iss }, nowMs);
+    return {
+      scope: 'subject',
+      rule: spec,
+      minimum: {
+        revokedBefore: spec.revokedBefore,
+        cutoff: spec.cutoff,
+        expiresAt: spec.expiresAt,
+      },
+    };
+  }
+  return undefined;
 }

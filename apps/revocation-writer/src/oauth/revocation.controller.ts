@@ -16,8 +16,14 @@ import {
   type RevocationScope,
   revocationRuleForJwt,
   revocationRuleForOpaqueToken,
+  refreshTokenRule,
 } from './revocation-rules';
-import { tokenOwnership } from './token-ownership';
+import { clientIssuer, tokenOwnership } from './token-ownership';
+import {
+  IdentityProviderClient,
+  UpstreamError,
+  type UpstreamIssuer,
+} from '../upstream/identity-provider.client';
 import { decodeJwtPayload, TokenVerifier, tokenSha256, type VerifiedJwt } from './token-verifier';
 
 /** RFC 7009 token revocation for registered OAuth clients. */
@@ -32,8 +38,9 @@ export class RevocationController {
     private readonly verifier: TokenVerifier,
     private readonly recordRevocation: RecordRevocation,
     private readonly policy: RulePolicy,
-    @InjectConfig('issuers') issuers: WriterConfig['issuers'],
+    @InjectConfig('issuers') private readonly issuers: WriterConfig['issuers'],
     @InjectConfig('oauth') private readonly oauth: WriterConfig['oauth'],
+    private readonly idp: IdentityProviderClient,
   ) {
     this.trustedIssuers = issuers.map((i) => i.issuer);
   }
@@ -51,11 +58,24 @@ export class RevocationController {
     const parameters = formParameters(request.headers['content-type'], request.body);
     const client = await this.authenticateClient(request.headers.authorization, parameters);
     const token = requiredParameter(parameters, 'token');
-    // §2.1 token_type_hint only helps a server find the token. A JWT says what it is and an
-    // opaque token is revoked by its hash either way, so the hint is ignored (unknown values too).
+    // §2.1 token_type_hint only helps a server find the token. A JWT says what it is; an opaque
+    // token goes to the issuer's IdP when it has upstream endpoints (a refresh token, or an opaque
+    // access token it knows), else it is revoked by its hash, except one hinted as a refresh
+    // token: a hash rule would never meet it at a gateway. Unknown hints are ignored.
     const hash = tokenSha256(token).base64url;
+    const hint = parameters.token_type_hint;
 
     if (this.decodeToken(token) === 'opaque') {
+      const upstream = this.upstreamOf(client);
+      if (upstream !== undefined) {
+        return this.revokeRefreshToken(client, upstream, token, receivedAt, request);
+      }
+      if (hint === 'refresh_token') {
+        throw new OAuthError(
+          'unsupported_token_type',
+          "refresh tokens are revoked at their identity provider: the client's issuer has no upstream revocationEndpoint configured",
+        );
+      }
       return this.revokeOpaqueToken(client, hash, receivedAt, request);
     }
     const jwt = await this.verifyToken(token);
@@ -67,6 +87,68 @@ export class RevocationController {
     const { scope, rule } = revocationRuleForJwt(jwt.payload, hash, this.policy, nowMs);
     const minimum = minimumForJwt(jwt.payload, hash, this.policy, nowMs);
     await this.revokeSessionOrToken(client, { ...rule, minimum }, scope, receivedAt, request);
+  }
+
+  /** The client's issuer, when it has the upstream endpoints to revoke refresh tokens at. */
+  private upstreamOf(client: OAuthClient): UpstreamIssuer | undefined {
+    const iss = clientIssuer(client, this.trustedIssuers);
+    const issuer = this.issuers.find((i) => i.issuer === iss);
+    return issuer?.upstream?.revocationEndpoint !== undefined
+      ? { issuer: issuer.issuer, upstream: issuer.upstream }
+      : undefined;
+  }
+
+  /**
+   * A refresh token (opaque to us): who holds it is learned from the IdP (RFC 7662), its session
+   * (or subject) is revoked here, then the token at the IdP (RFC 7009). The 200 comes after
+   * both; an IdP that cannot be reached is 503, never a false 200 (the rule, if committed, stays:
+   * retrying is safe). A token the IdP calls inactive is 200 with nothing written (§2.2).
+   */
+  private async revokeRefreshToken(
+    client: OAuthClient,
+    issuer: UpstreamIssuer,
+    token: string,
+    receivedAt: Date,
+    request: FastifyRequest,
+  ): Promise<void> {
+    const introspection = await this.upstream(() => this.idp.introspect(issuer, token));
+    if (!introspection.active) {
+      return;
+    }
+    if (introspection.client_id !== client.clientId) {
+      throw new OAuthError('unauthorized_client', 'the token was not issued to this client');
+    }
+    const nowMs = receivedAt.getTime();
+    const rule = refreshTokenRule(introspection, issuer.issuer, this.policy, nowMs);
+    if (rule !== undefined) {
+      await this.revokeSessionOrToken(
+        client,
+        { ...rule.rule, minimum: rule.minimum },
+        rule.scope,
+        receivedAt,
+        request,
+      );
+    }
+    await this.upstream(() => this.idp.revoke(issuer, token));
+    this.logger.log(
+      `RFC 7009: client ${client.clientId} revoked a refresh token at ${issuer.issuer} (${rule?.scope ?? 'no session or subject known'})`,
+    );
+  }
+
+  /** An upstream call's failure as RFC 7009 §2.2.1's 503: retry later. */
+  private async upstream<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof UpstreamError) {
+        throw new OAuthError(
+          'temporarily_unavailable',
+          'the identity provider cannot be reached to revoke the refresh token; retry later',
+          503,
+        );
+      }
+      throw error;
+    }
   }
 
   /** §2.1: the server first validates the client credentials; failing that, 401 whatever the token. */

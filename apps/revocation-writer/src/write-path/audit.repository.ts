@@ -2,7 +2,15 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { StoredRule } from './stored-rule';
 
-export type AuditAction = 'rule.set' | 'rule.lowered' | 'rule.reinstated' | 'rule.expired';
+export type AuditAction =
+  | 'rule.set'
+  | 'rule.lowered'
+  | 'rule.reinstated'
+  | 'rule.expired'
+  /** The identity provider ended the grants a revocation asked it to (or a refresh token). */
+  | 'upstream.revoked'
+  /** It refused for good, or could not be reached after every attempt. */
+  | 'upstream.failed';
 
 export interface AuditEntry {
   /** Principal id (credential id, `system`, ...). */
@@ -20,6 +28,39 @@ export interface AuditEntry {
 /** The audit log is append-only: this repository can only append (the table refuses the rest). */
 @Injectable()
 export class AuditRepository {
+  /**
+   * What the writer did at an identity provider for a rule's revocation: by the system, with
+   * the rule's id and key (so it shows in the rule's history), no rule snapshot.
+   */
+  async appendUpstream(
+    em: EntityManager,
+    entry: {
+      action: 'upstream.revoked' | 'upstream.failed';
+      actor?: string;
+      actorRole?: string | null;
+      source: string;
+      sourceEventId: string | null;
+      revocationId: string;
+      ruleKey: string;
+      reason: string;
+    },
+  ): Promise<void> {
+    await em.query(
+      `INSERT INTO audit_log (actor, actor_role, action, source, source_event_id, occurred_at, revocation_id, rule_key, seq, reason, before, after)
+       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, NULL, $8, NULL, NULL)`,
+      [
+        entry.actor ?? 'system',
+        entry.actorRole ?? null,
+        entry.action,
+        entry.source,
+        entry.sourceEventId,
+        entry.revocationId,
+        entry.ruleKey,
+        entry.reason,
+      ],
+    );
+  }
+
   /**
    * The sources of every revocation (`rule.set`) of this rule since it was last made inactive
    * (reinstated or expired): who has a say in keeping it.

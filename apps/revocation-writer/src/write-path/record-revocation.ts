@@ -7,6 +7,7 @@ import { databaseError, RescindError } from '../errors';
 import { WriterMetrics } from '../metrics/writer-metrics';
 import { assertPublishable } from './publishable-rules';
 import type { RuleSpec } from './stored-rule';
+import { UpstreamCallsRepository } from '../upstream/upstream-calls.repository';
 import { AuditRepository } from './audit.repository';
 import { reinstatement } from './reinstatement';
 import { RuleJournal } from './rule-journal';
@@ -37,6 +38,8 @@ export class RecordRevocation {
     private readonly rules: RulesRepository,
     private readonly journal: RuleJournal,
     private readonly audit: AuditRepository,
+    private readonly upstreamCalls: UpstreamCallsRepository,
+    @InjectConfig('issuers') private readonly issuers: WriterConfig['issuers'],
     private readonly policy: RulePolicy,
     private readonly metrics: WriterMetrics,
     @InjectConfig('rules') private readonly rulesConfig: WriterConfig['rules'],
@@ -107,7 +110,9 @@ export class RecordRevocation {
     const { result, duplicate } = await this.processedEvents.once(em, command, async () => {
       const written: RevocationResult['rules'] = [];
       for (const spec of command.rules) {
-        written.push(await this.writeRule(em, command, spec, traceHeaders));
+        const rule = await this.writeRule(em, command, spec, traceHeaders);
+        written.push(rule);
+        await this.owedUpstream(em, command, spec, rule);
       }
       if (command.reinstate === undefined) {
         return resultOf(written, false);
@@ -142,6 +147,37 @@ export class RecordRevocation {
       wroteAny = true;
     }
     return resultOf(rules, !wroteAny);
+  }
+
+  /**
+   * A grant-wide revocation of a subject is also owed to the identity provider of each issuer it
+   * covers that offers a global token revocation endpoint: recorded in this transaction, made by
+   * `UpstreamWorker` afterwards (never on this request's path).
+   */
+  private async owedUpstream(
+    em: EntityManager,
+    command: IdentifiedRevocationCommand,
+    spec: RuleSpec,
+    rule: RevocationResult['rules'][number],
+  ): Promise<void> {
+    if (spec.grantWide !== true || spec.claim !== 'sub') {
+      return;
+    }
+    for (const issuer of this.issuers) {
+      if (
+        issuer.upstream?.globalRevocationEndpoint !== undefined &&
+        (spec.iss === null || spec.iss === issuer.issuer)
+      ) {
+        await this.upstreamCalls.enqueue(em, {
+          issuer: issuer.issuer,
+          subject: spec.value,
+          revocationId: rule.revocationId,
+          ruleKey: rule.key,
+          source: command.source,
+          sourceEventId: command.eventId,
+        });
+      }
+    }
   }
 
   /**

@@ -9,11 +9,15 @@ import { RuleJournal } from './rule-journal';
 import { RulePolicy } from './rule-policy';
 import { RulePruner } from './rule-pruner';
 import { RulesRepository } from './rules.repository';
+import { IdentityProviderClient } from '../upstream/identity-provider.client';
+import { UpstreamCallsRepository } from '../upstream/upstream-calls.repository';
+import { UpstreamWorker } from '../upstream/upstream-worker';
 
 /**
  * The write path: every change of a rule, whatever transport asked for it. `RecordRevocation`
  * raises rules (webhooks, Kafka, SSF, RFC 7009, global revocation, operator API),
- * `ReinstateRule` lowers or removes one (operator API), `RulePruner` expires them. Each change is
+ * `ReinstateRule` lowers or removes one (operator API), `RulePruner` expires them,
+ * `UpstreamWorker` makes the calls grant-wide revocations owe identity providers. Each change is
  * one transaction under the rule's row lock: the new version (new `seq`), its audit record and its
  * outbox message (`RuleJournal`). Transports hold no SQL of rules; they map their input to a
  * `RevocationCommand` and answer what the use case returns.
@@ -28,6 +32,9 @@ import { RulesRepository } from './rules.repository';
     AuditRepository,
     RuleJournal,
     RulePruner,
+    UpstreamCallsRepository,
+    IdentityProviderClient,
+    UpstreamWorker,
     {
       provide: RulePolicy,
       inject: [configSliceToken('rules'), configSliceToken('issuers')],
@@ -35,6 +42,13 @@ import { RulesRepository } from './rules.repository';
         new RulePolicy({ rules, issuers }),
     },
   ],
-  exports: [RecordRevocation, ReinstateRule, RulePolicy, ProcessedEventsRepository],
+  exports: [
+    RecordRevocation,
+    ReinstateRule,
+    RulePolicy,
+    ProcessedEventsRepository,
+    IdentityProviderClient,
+    AuditRepository,
+  ],
 })
 export class WritePathModule {}
