@@ -81,4 +81,21 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': 'off' },
   },
   prettier,
+  {
+    // The test IdP runs as a plain ES module (node-oidc-provider is ESM-only): linted as
+    // JavaScript, without type information.
+    files: ['test/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        structuredClone: 'readonly',
+      },
+    },
+  },
 );

@@ -51,10 +51,14 @@ describe('HR terminations last until reinstated', () => {
     });
     await waitFor('the rehire at the consumer', () => !env.consumer.check(later()).revoked);
     // The same event again: the first answer, nothing written.
-    const { rows: before } = await env.db.query(`SELECT count(*)::int AS n FROM audit_log`);
+    const { rows: before } = await env.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_log`,
+    );
     expect(await hr('employee.rehired', sub, id, occurredAt)).toMatchObject({ duplicate: true });
-    const { rows: after } = await env.db.query(`SELECT count(*)::int AS n FROM audit_log`);
-    expect(after[0].n).toBe(before[0].n);
+    const { rows: after } = await env.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_log`,
+    );
+    expect(after[0]!.n).toBe(before[0]!.n);
 
     const { rows: audit } = await env.db.query<{ action: string; source: string }>(
       `SELECT action, source FROM audit_log WHERE rule_key = $1 ORDER BY id`,

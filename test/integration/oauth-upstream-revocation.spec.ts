@@ -134,12 +134,16 @@ describe('the writer as a client of the identity provider (upstream revocation)'
 
   it('answers 503 and writes nothing when introspection fails, and counts the failures', async () => {
     introspection = { status: 500, body: {} };
-    const before = await env.db.query(`SELECT count(*)::int AS n FROM revocation_rule`);
+    const before = await env.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM revocation_rule`,
+    );
     const response = await revoke(`rt-${randomUUID()}`);
     expect(response.status).toBe(503);
     expect(paths()).toEqual(['/introspect', '/introspect']);
-    const after = await env.db.query(`SELECT count(*)::int AS n FROM revocation_rule`);
-    expect(after.rows[0].n).toBe(before.rows[0].n);
+    const after = await env.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM revocation_rule`,
+    );
+    expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
     const metrics = await (await fetch(`${writer.url}/metrics`)).text();
     expect(metrics).toMatch(
       /rescind_upstream_requests_total\{[^}]*operation="introspect"[^}]*outcome="unavailable"[^}]*\} [1-9]/,
@@ -240,8 +244,10 @@ describe('refresh tokens without upstream endpoints', () => {
       error: 'unsupported_token_type',
       error_description: expect.stringMatching(/upstream revocationEndpoint/),
     });
-    const { rows } = await env.db.query(`SELECT count(*)::int AS n FROM revocation_rule`);
-    expect(rows[0].n).toBe(0);
+    const { rows } = await env.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM revocation_rule`,
+    );
+    expect(rows[0]!.n).toBe(0);
     // An opaque access token is still revoked by its hash when opaque tokens are enabled.
     const access = await postForm(
       env.writer,
