@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RevocationConsumer } from '@rescind/revocation-consumer';
 import type { Client } from 'pg';
 import { runCli } from '../../apps/revocation-writer/src/admin/admin-commands';
+import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import { RulePruner } from '../../apps/revocation-writer/src/write-path/rule-pruner';
 import type { TestSchema } from '../support/postgres';
 import { testTopics } from '../support/kafka';
@@ -85,8 +86,43 @@ describe('API credentials, expiry and rate limits', () => {
     const forged = `${reader.token.slice(0, -4)}AAAA`;
     expect((await post(writer, forged, termination('cred-3', 'hank'))).status).toBe(401);
 
+    // Disabled by another process (the CLI): refused within the cache bound (AUTH_CACHE_TTL_MS).
     await runCli(['credential', 'disable', '--name', 'auditor'], env());
-    expect((await post(writer, reader.token, termination('cred-4', 'hank'))).status).toBe(401);
+    const disabledAt = Date.now();
+    await waitFor(
+      'the disabled credential to be refused',
+      async () => (await post(writer, reader.token, termination('cred-4', 'hank'))).status === 401,
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    expect(Date.now() - disabledAt).toBeLessThan(writer.config.auth.cacheTtlMs + 1000);
+  });
+
+  it('trusts a credential it read for at most AUTH_CACHE_TTL_MS, and a change it made itself at once', async () => {
+    const cached = await environment.startWriter({ AUTH_CACHE_TTL_MS: '1500' });
+    const created = JSON.parse(
+      await runCli(['credential', 'create', '--name', 'bamboohr', '--role', 'hr'], env()),
+    ) as { token: string };
+    expect((await post(cached, created.token, termination('cache-1', 'ivan'))).status).toBe(202);
+    await runCli(['credential', 'disable', '--name', 'bamboohr'], env());
+    const disabledAt = Date.now();
+    // Read before the change, within the bound: still trusted (no PostgreSQL read per request).
+    expect((await post(cached, created.token, termination('cache-2', 'ivan'))).status).toBe(202);
+    await waitFor(
+      'the disabled credential to be refused',
+      async () =>
+        (await post(cached, created.token, termination('cache-3', 'ivan'))).status === 401,
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    expect(Date.now() - disabledAt).toBeLessThan(1500 + 500);
+
+    // Disabled through this writer: refused at once, whatever it had read.
+    const other = JSON.parse(
+      await runCli(['credential', 'create', '--name', 'personio', '--role', 'hr'], env()),
+    ) as { token: string };
+    expect((await post(cached, other.token, termination('cache-4', 'judy'))).status).toBe(202);
+    await cached.app.get(CredentialsRepository).disableCredential('personio');
+    expect((await post(cached, other.token, termination('cache-5', 'judy'))).status).toBe(401);
+    await cached.stop();
   });
 
   it('restricts every rule of a credential created for one issuer to that issuer', async () => {

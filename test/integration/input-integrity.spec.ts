@@ -281,7 +281,7 @@ describe('input integrity', () => {
       ],
     ])('%s', async (_name, fields, detail) => {
       const ingest = harness.writer.app.get(IngestSourceEvent);
-      const attempts = jest.spyOn(ingest, 'execute');
+      const attempts = jest.spyOn(ingest, 'prepare');
       try {
         const id = `kafka-${randomUUID()}`;
         const after = `after-${id}`;

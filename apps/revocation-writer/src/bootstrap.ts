@@ -13,6 +13,7 @@ import {
   requireHostHeader,
 } from './http/client-errors';
 import { ProblemDetailsFilter } from './http/problem-details';
+import { NDJSON } from './ingest/bulk-events.controller';
 import { KafkaIngestServer } from './ingest/kafka-ingest.server';
 
 /**
@@ -46,6 +47,12 @@ export async function createWriterApp(config: WriterConfig): Promise<NestFastify
     frameworkErrors: frameworkErrorHandler(http.retryAfterSeconds),
   });
   adapter.getInstance().addHook('onRequest', requireHostHeader(http.retryAfterSeconds));
+  // Bulk event requests may be larger than any other body (BULK_BODY_LIMIT_BYTES).
+  adapter.getInstance().addHook('onRoute', (route) => {
+    if (route.url.endsWith('/bulk')) {
+      route.bodyLimit = config.bulk.bodyLimitBytes;
+    }
+  });
   refuseWhileClosing(adapter.getInstance(), http.retryAfterSeconds);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
@@ -55,6 +62,13 @@ export async function createWriterApp(config: WriterConfig): Promise<NestFastify
   });
   app.useLogger(app.get(Logger));
   app.getHttpServer().on('checkExpectation', answerExpectation);
+  // Bulk events as NDJSON: kept as text, split into events by BulkEventsController.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addContentTypeParser(NDJSON, { parseAs: 'string' }, (_request, body, done) =>
+      done(null, body),
+    );
   // RFC 8935: Shared Signals pushes the SET itself as the body; keep it as text.
   app
     .getHttpAdapter()

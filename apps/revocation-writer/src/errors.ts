@@ -47,6 +47,8 @@ const VERDICTS = {
   invalid_webhook_signature: 'reject',
   /** A `webhook-id` accepted before arrived again with another event. */
   webhook_replay: 'reject',
+  /** A bulk request carries more events than BULK_MAX_EVENTS, or none. */
+  bulk_size: 'reject',
   /** The same event id arrived before with a different body. */
   idempotency_conflict: 'reject',
   /** No valid credential. */

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { InjectConfig, type WriterConfig } from '../config/config';
+import { LookupCache } from './lookup-cache';
 import { DataSource } from 'typeorm';
 import { rows } from '../database/sql';
 import type { Principal, Role } from './permissions';
@@ -44,10 +46,44 @@ export type ClientBinding =
   | { outcome: 'unknown-client' }
   | { outcome: 'bound-elsewhere'; issuer: string };
 
+interface CredentialRow {
+  id: string;
+  name: string;
+  role: Role;
+  secret_sha256: string;
+  issuer: string | null;
+}
+
+interface ClientRow {
+  client_id: string;
+  name: string;
+  issuer: string | null;
+  secret_sha256: string;
+}
+
 /** API credentials and OAuth clients. Secrets are shown once at creation and stored hashed. */
 @Injectable()
 export class CredentialsRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly credentialRows: LookupCache<CredentialRow | undefined>;
+  private readonly clientRows: LookupCache<ClientRow | undefined>;
+
+  /**
+   * `auth.cacheTtlMs`: how long a credential or client read from PostgreSQL is trusted
+   * (AUTH_CACHE_TTL_MS); none (the admin CLI) reads it every time.
+   */
+  constructor(
+    private readonly dataSource: DataSource,
+    @Optional() @InjectConfig('auth') auth?: WriterConfig['auth'],
+  ) {
+    this.credentialRows = new LookupCache(auth?.cacheTtlMs ?? 0);
+    this.clientRows = new LookupCache(auth?.cacheTtlMs ?? 0);
+  }
+
+  /** A change made through this writer takes effect in it at once (elsewhere within the TTL). */
+  private changed(): void {
+    this.credentialRows.clear();
+    this.clientRows.clear();
+  }
 
   /**
    * Creates a credential, acting for one token issuer when `issuer` is given; returns the token,
@@ -67,6 +103,7 @@ export class CredentialsRepository {
        RETURNING 1`,
       [id, name, role, sha256Hex(secret), issuer],
     );
+    this.changed();
     if (created.length === 0) {
       throw new Error(
         `a credential named "${name}" already exists (names of disabled credentials stay taken): choose another name, or give it a new secret with "credential rotate --name ${name}"`,
@@ -112,6 +149,7 @@ export class CredentialsRepository {
        RETURNING id, role, issuer`,
       [name, sha256Hex(secret)],
     );
+    this.changed();
     if (rotated) {
       return { outcome: 'rotated', ...rotated, token: formatApiToken(rotated.id, secret) };
     }
@@ -129,6 +167,7 @@ export class CredentialsRepository {
       `UPDATE api_credential SET disabled_at = now() WHERE name = $1 AND disabled_at IS NULL RETURNING 1`,
       [name],
     );
+    this.changed();
     return done.length > 0;
   }
 
@@ -138,18 +177,15 @@ export class CredentialsRepository {
     if (!parsed) {
       return undefined;
     }
-    const [row] = await rows<{
-      id: string;
-      name: string;
-      role: Role;
-      secret_sha256: string;
-      issuer: string | null;
-    }>(
-      this.dataSource.manager,
-      `SELECT id, name, role, secret_sha256, issuer FROM api_credential
-        WHERE id = $1 AND disabled_at IS NULL`,
-      [parsed.id],
-    );
+    const row = await this.credentialRows.get(parsed.id, async () => {
+      const [found] = await rows<CredentialRow>(
+        this.dataSource.manager,
+        `SELECT id, name, role, secret_sha256, issuer FROM api_credential
+          WHERE id = $1 AND disabled_at IS NULL`,
+        [parsed.id],
+      );
+      return found;
+    });
     if (!row || !secretMatches(parsed.secret, row.secret_sha256)) {
       return undefined;
     }
@@ -175,6 +211,7 @@ export class CredentialsRepository {
        RETURNING 1`,
       [clientId, name, issuer, sha256Hex(secret)],
     );
+    this.changed(); // a miss for this client id may be cached
     if (created.length === 0) {
       throw new Error(`an OAuth client with client id "${clientId}" is already registered`);
     }
@@ -194,6 +231,7 @@ export class CredentialsRepository {
         RETURNING 1`,
       [clientId, issuer],
     );
+    this.changed();
     if (bound.length > 0) {
       return { outcome: 'bound' };
     }
@@ -212,16 +250,14 @@ export class CredentialsRepository {
     clientId: string,
     clientSecret: string,
   ): Promise<OAuthClient | undefined> {
-    const [row] = await rows<{
-      client_id: string;
-      name: string;
-      issuer: string | null;
-      secret_sha256: string;
-    }>(
-      this.dataSource.manager,
-      `SELECT client_id, name, issuer, secret_sha256 FROM oauth_client WHERE client_id = $1 AND disabled_at IS NULL`,
-      [clientId],
-    );
+    const row = await this.clientRows.get(clientId, async () => {
+      const [found] = await rows<ClientRow>(
+        this.dataSource.manager,
+        `SELECT client_id, name, issuer, secret_sha256 FROM oauth_client WHERE client_id = $1 AND disabled_at IS NULL`,
+        [clientId],
+      );
+      return found;
+    });
     // Hash even for an unknown client, so timing does not tell which client ids exist.
     const matches = secretMatches(clientSecret, row?.secret_sha256 ?? sha256Hex(''));
     return row && matches

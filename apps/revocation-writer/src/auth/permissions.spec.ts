@@ -48,9 +48,9 @@ const CLAIMS = [
 ];
 
 const PERMISSION_MATRIX: Record<Role, Permission[]> = {
-  hr: ['ingest:hr'],
-  idp: ['ingest:idp', 'global-revoke'],
-  siem: ['ingest:siem'],
+  hr: ['ingest:hr', 'ingest:bulk'],
+  idp: ['ingest:idp', 'global-revoke', 'ingest:bulk'],
+  siem: ['ingest:siem', 'ingest:bulk'],
   // The operator API is for people: event sources use their event endpoints.
   operator: ['read', 'revoke', 'revoke:future-tokens'],
   admin: [
@@ -60,6 +60,7 @@ const PERMISSION_MATRIX: Record<Role, Permission[]> = {
     'revoke:permanent',
     'reinstate',
     'bulk',
+    'ingest:bulk',
     'introspect',
     'global-revoke',
     'ingest:hr',

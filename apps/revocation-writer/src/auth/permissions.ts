@@ -24,6 +24,7 @@ export type Permission =
   | OperatorPower
   | 'reinstate' // lower or remove a rule
   | 'bulk' // more rules in one request than the configured threshold
+  | 'ingest:bulk' // a bulk event request with more rules than that threshold (with confirm)
   | 'introspect' // RFC 7662
   | 'global-revoke' // draft-parecki-oauth-global-token-revocation
   | 'ingest:hr'
@@ -48,9 +49,11 @@ export type OperatorPower =
  *   future tokens for longer than that: a ban without end, which only an admin may create.
  */
 const PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
-  hr: new Set(['ingest:hr']),
-  idp: new Set(['ingest:idp', 'global-revoke']),
-  siem: new Set(['ingest:siem']),
+  // Event sources may send mass revocations (a layoff, a compromise response) in bulk requests,
+  // each over the threshold explicitly confirmed.
+  hr: new Set(['ingest:hr', 'ingest:bulk']),
+  idp: new Set(['ingest:idp', 'global-revoke', 'ingest:bulk']),
+  siem: new Set(['ingest:siem', 'ingest:bulk']),
   operator: new Set(['read', 'revoke', 'revoke:future-tokens']),
   admin: new Set([
     'read',
@@ -59,6 +62,7 @@ const PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
     'revoke:permanent',
     'reinstate',
     'bulk',
+    'ingest:bulk',
     'introspect',
     'global-revoke',
     'ingest:hr',

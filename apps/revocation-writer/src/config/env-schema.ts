@@ -109,6 +109,31 @@ export const EnvSchema = z.object({
    * Enforcement points judge their freshness by it: keep it well below their maxStalenessMs.
    */
   HEARTBEAT_INTERVAL_MS: int(0, 60_000).default(1000),
+  /**
+   * Most events one write transaction takes: concurrent HTTP events that share a commit (group
+   * commit), one fetch of an input topic, one part of a bulk request.
+   */
+  WRITE_BATCH_MAX_EVENTS: int(1, 5000).default(500),
+  /**
+   * Write transactions of the group commit in flight at once: while they run, new events wait
+   * and then share the next one. 1 serialises every write of this writer.
+   */
+  WRITE_BATCH_CONCURRENCY: int(1, 16).default(2),
+  /** Events one `POST /v1/events/{source}/bulk` may carry. */
+  BULK_MAX_EVENTS: int(1, 10_000).default(1000),
+  /** Largest bulk request body (bytes); the other endpoints keep HTTP_BODY_LIMIT_BYTES. */
+  BULK_BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
+  /**
+   * How long an API credential or OAuth client read from PostgreSQL is trusted (ms; 0 = read it
+   * on every request). Disabling or rotating one takes effect on other writers within this bound
+   * (at once on the writer that did it).
+   */
+  AUTH_CACHE_TTL_MS: int(0, 60_000).default(5000),
+  /**
+   * PostgreSQL connections of the outbox relay and the heartbeat, apart from the request pool
+   * (DATABASE_POOL_SIZE), so that a backlog of requests never delays publishing.
+   */
+  OUTBOX_POOL_SIZE: int(1, 20).default(2),
   /** Outbox rows published per Kafka request. */
   OUTBOX_BATCH_SIZE: int(1, 10_000).default(500),
   /** Fallback poll interval when no NOTIFY arrives (ms). */

@@ -79,7 +79,14 @@ export function writerConfigFrom(e: Env) {
       /** TLS and SASL options for every Kafka client of the writer. */
       security,
     },
+    writePath: {
+      maxBatchEvents: e.WRITE_BATCH_MAX_EVENTS,
+      concurrency: e.WRITE_BATCH_CONCURRENCY,
+    },
+    bulk: { maxEvents: e.BULK_MAX_EVENTS, bodyLimitBytes: e.BULK_BODY_LIMIT_BYTES },
+    auth: { cacheTtlMs: e.AUTH_CACHE_TTL_MS },
     outbox: {
+      poolSize: e.OUTBOX_POOL_SIZE,
       batchSize: e.OUTBOX_BATCH_SIZE,
       pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
       maxBackoffMs: e.OUTBOX_MAX_BACKOFF_MS,

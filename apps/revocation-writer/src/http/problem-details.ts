@@ -58,6 +58,7 @@ const HTTP_STATUS: Record<RescindErrorCode, number> = {
   invalid_webhook_signature: 401,
   webhook_replay: 409,
   idempotency_conflict: 409,
+  bulk_size: 413,
   unauthenticated: 401,
   forbidden: 403,
   confirmation_required: 422,

@@ -8,6 +8,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import type { WriterConfig } from '../config/config';
+import { SlidingWindowThrottlerStorage } from './rate-limit-storage';
 
 /**
  * The principal bucket is keyed by a hash of the whole presented bearer token, not by the
@@ -27,6 +28,7 @@ function principalTracker(request: Record<string, unknown>): Promise<string> {
 /** Two limits on every route: per client address and per presented credential (one minute). */
 export function rateLimitOptions(config: WriterConfig): ThrottlerModuleOptions {
   return {
+    storage: new SlidingWindowThrottlerStorage(),
     throttlers: [
       { name: 'ip', ttl: 60_000, limit: config.rateLimit.perIpPerMinute },
       {

@@ -49,7 +49,17 @@ export class IngestSourceEvent {
     @InjectConfig('sources') private readonly sources: WriterConfig['sources'],
   ) {}
 
+  /** Validates, maps and records one event (sharing a transaction with concurrent ones). */
   async execute(input: SourceEventInput): Promise<RevocationResult> {
+    return this.recordRevocation.execute(this.prepare(input));
+  }
+
+  /**
+   * The command an event is recorded by, without recording it (the Kafka input records a whole
+   * fetch at once, a bulk request all its events): validated against the schema and mapped to
+   * rules. Throws InvalidEventError or UnknownEmployeeError (422).
+   */
+  prepare(input: SourceEventInput): IdentifiedRevocationCommand {
     const event: SourceEventV1 = parseBody(SOURCE_EVENT_SCHEMAS[input.source], input.body);
     const mapped = mapSourceEvent(input.source, event, {
       receivedAtMs: input.receivedAt.getTime(),
@@ -85,6 +95,6 @@ export class IngestSourceEvent {
       ...(mapped.reinstate !== undefined ? { reinstate: mapped.reinstate } : {}),
       traceContext: input.traceContext,
     };
-    return this.recordRevocation.execute(command);
+    return command;
   }
 }

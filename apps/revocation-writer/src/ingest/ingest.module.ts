@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { configSliceToken, type WriterConfig } from '../config/config';
+import { RecordRevocation } from '../write-path/record-revocation';
 import { WritePathModule } from '../write-path/write-path.module';
+import { BulkEventsController } from './bulk-events.controller';
 import { IdempotencyRetention } from './idempotency-retention';
 import { IngestSourceEvent } from './ingest-source-event';
 import { KafkaIngestConsumer } from './kafka-ingest.consumer';
@@ -14,7 +16,7 @@ import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
   imports: [WritePathModule],
   // KafkaIngestConsumer holds the input topics' @EventPattern handlers: Nest looks for them
   // among controllers. The transport that feeds them is KafkaIngestServer (bootstrap.ts).
-  controllers: [SourceEventsController, KafkaIngestConsumer],
+  controllers: [BulkEventsController, SourceEventsController, KafkaIngestConsumer],
   providers: [
     IdempotencyRetention,
     WebhookDeliveriesRepository,
@@ -22,9 +24,23 @@ import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
     SourceAuthGuard,
     {
       provide: KafkaIngestServer,
-      useFactory: (kafka: WriterConfig['kafka'], sources: WriterConfig['sources']) =>
-        new KafkaIngestServer(kafkaIngestOptions({ kafka, sources })),
-      inject: [configSliceToken('kafka'), configSliceToken('sources')],
+      useFactory: (
+        kafka: WriterConfig['kafka'],
+        sources: WriterConfig['sources'],
+        writePath: WriterConfig['writePath'],
+        recordRevocation: RecordRevocation,
+      ) =>
+        new KafkaIngestServer(
+          kafkaIngestOptions({ kafka, sources, writePath }, (commands) =>
+            recordRevocation.executeMany(commands),
+          ),
+        ),
+      inject: [
+        configSliceToken('kafka'),
+        configSliceToken('sources'),
+        configSliceToken('writePath'),
+        RecordRevocation,
+      ],
     },
   ],
 })

@@ -7,6 +7,7 @@ import {
 } from '@rescind/contracts';
 import type { IHeaders } from 'kafkajs';
 import { RescindError } from '../errors';
+import type { IdentifiedRevocationCommand } from '../write-path/revocation-command';
 import { IngestSourceEvent } from './ingest-source-event';
 import { RethrowToTransport } from './rethrow-to-transport.filter';
 import {
@@ -23,9 +24,11 @@ function headerText(headers: IHeaders, name: string): string | undefined {
 
 /**
  * The HR, IdP and SIEM input topics: each record goes through the same use case as the webhooks.
- * This class only parses; KafkaIngestServer acknowledges (commits the offset after the
- * transaction), retries what is retriable and dead-letters what can never be processed, so every
- * error leaves here as thrown (RethrowToTransport).
+ * This class only parses: each handler answers the record's revocation command
+ * (`IngestSourceEvent.prepare`), and KafkaIngestServer records the commands of a fetch together,
+ * acknowledges (commits the offset after the transaction), retries what is retriable and
+ * dead-letters what can never be processed, so every error leaves here as thrown
+ * (RethrowToTransport).
  */
 @Controller()
 @UseFilters(RethrowToTransport)
@@ -33,21 +36,21 @@ export class KafkaIngestConsumer {
   constructor(private readonly ingest: IngestSourceEvent) {}
 
   @EventPattern(SourceEventPatterns.hr, KAFKA_INGEST_TRANSPORT)
-  hrEvent(@Payload() record: SourceEventRecord): Promise<void> {
+  hrEvent(@Payload() record: SourceEventRecord): IdentifiedRevocationCommand {
     return this.consume('hr', record);
   }
 
   @EventPattern(SourceEventPatterns.idp, KAFKA_INGEST_TRANSPORT)
-  idpEvent(@Payload() record: SourceEventRecord): Promise<void> {
+  idpEvent(@Payload() record: SourceEventRecord): IdentifiedRevocationCommand {
     return this.consume('idp', record);
   }
 
   @EventPattern(SourceEventPatterns.siem, KAFKA_INGEST_TRANSPORT)
-  siemEvent(@Payload() record: SourceEventRecord): Promise<void> {
+  siemEvent(@Payload() record: SourceEventRecord): IdentifiedRevocationCommand {
     return this.consume('siem', record);
   }
 
-  private async consume(source: EventSourceName, record: SourceEventRecord): Promise<void> {
+  private consume(source: EventSourceName, record: SourceEventRecord): IdentifiedRevocationCommand {
     const version = headerText(record.headers, SourceEventHeaders.schemaVersion);
     if (version !== undefined && version !== SOURCE_EVENT_SCHEMA_VERSION) {
       // Echoed only when it reads like a version: the message goes to logs and dead letters.
@@ -70,7 +73,7 @@ export class KafkaIngestConsumer {
         traceContext[name] = text;
       }
     }
-    await this.ingest.execute({
+    return this.ingest.prepare({
       source,
       body,
       principal: { id: `kafka:${source}`, name: `${source} input topic`, role: source },

@@ -6,13 +6,23 @@ import {
   Server,
 } from '@nestjs/microservices';
 import { backoffDelay, type EventSourceName } from '@rescind/contracts';
-import { type Consumer, type EachMessagePayload, Kafka, logLevel, type Producer } from 'kafkajs';
+import {
+  type Consumer,
+  type EachBatchPayload,
+  Kafka,
+  type KafkaMessage,
+  logLevel,
+  type Message,
+  type Producer,
+} from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { type WriterConfig } from '../config/config';
 import { type KafkaSecurity } from '../config/kafka-security';
 import { RescindError } from '../errors';
-import { deadLetterOf, RedactedRecord } from './dead-letter';
+import type { Settled } from '../write-path/group-commit';
+import type { RevocationCommand, RevocationResult } from '../write-path/revocation-command';
+import { deadLetterOf, type FailedRecord, RedactedRecord } from './dead-letter';
 import { retryVerdict } from './retry-verdict';
 import {
   KAFKA_INGEST_TRANSPORT,
@@ -33,10 +43,18 @@ export interface KafkaIngestOptions {
   /** Each consumed topic (configured at run time) and the `@EventPattern` of its source. */
   patternsByTopic: ReadonlyMap<string, string>;
   deadLetterTopic: string;
+  /** Most records of one partition recorded in one transaction. */
+  maxBatch: number;
+  /**
+   * Records the commands the handlers made of a run of records, in order, one outcome each
+   * (`RecordRevocation.executeMany`): as few transactions as possible.
+   */
+  record(commands: RevocationCommand[]): Promise<Array<Settled<RevocationResult>>>;
 }
 
 export function kafkaIngestOptions(
-  config: Pick<WriterConfig, 'kafka' | 'sources'>,
+  config: Pick<WriterConfig, 'kafka' | 'sources' | 'writePath'>,
+  record: KafkaIngestOptions['record'],
 ): KafkaIngestOptions {
   const { sources, topics, groupId, maxWaitMs, sessionTimeoutMs, deadLetterTopic } =
     config.sources.kafka;
@@ -51,6 +69,8 @@ export function kafkaIngestOptions(
       sources.map((source: EventSourceName) => [topics[source], SourceEventPatterns[source]]),
     ),
     deadLetterTopic,
+    maxBatch: config.writePath.maxBatchEvents,
+    record,
   };
 }
 
@@ -65,19 +85,25 @@ class StoppingError extends Error {}
 /**
  * The writer's input topics as a Nest microservice transport (ADR 0002): a custom strategy over
  * a kafkajs consumer, because every guarantee of the ingest path sits in the parts that
- * `ServerKafka` decides differently. Per record, in partition order:
+ * `ServerKafka` decides differently. Per fetched batch of a partition, in runs of at most
+ * `maxBatch` records, in partition order:
  *
- * 1. the handler of the topic's source pattern runs (`@EventPattern` in KafkaIngestConsumer)
- *    with the record's original bytes;
- * 2. a retriable failure (PostgreSQL unreachable) is retried with back-off, heartbeating, for as
- *    long as it lasts: the partition waits, nothing after it is processed or committed;
- * 3. a record that can never be processed (rejected, or it met a bug: retryVerdict) goes to the
- *    dead-letter topic at once (redacted: never a raw token, see RedactedRecord; the reason and
- *    the original's position in headers) and the partition moves on;
- * 4. only then, after the transaction or the dead letter is durable, `offset + 1` is committed.
+ * 1. the handler of the topic's source pattern (`@EventPattern` in KafkaIngestConsumer) turns each
+ *    record, with its original bytes, into a revocation command, or refuses it;
+ * 2. the commands of the run are recorded together (`record`: one transaction, unless a command
+ *    fails for itself, and then only that one fails);
+ * 3. a retriable failure (PostgreSQL unreachable) is retried with back-off, heartbeating, for as
+ *    long as it lasts, from the first record it failed: the partition waits, nothing after it is
+ *    processed or committed;
+ * 4. a record that can never be processed (refused, or it met a bug: retryVerdict) goes to the
+ *    dead-letter topic (redacted: never a raw token, see RedactedRecord; the reason and the
+ *    original's position in headers) and its neighbours are unaffected;
+ * 5. only then, after the transaction and the dead letters are durable, the offset after the
+ *    run's last record is committed.
  *
  * It connects in the background and retries while Kafka is unreachable, so the writer starts
- * (and serves HTTP) without Kafka. On shutdown a record still being retried stays uncommitted.
+ * (and serves HTTP) without Kafka. On shutdown, or when a rebalance took the partition away, a
+ * run still being retried stays uncommitted (another writer gets it again).
  */
 export class KafkaIngestServer extends Server implements CustomTransportStrategy, OnModuleDestroy {
   override readonly transportId = KAFKA_INGEST_TRANSPORT;
@@ -190,8 +216,9 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 3,
-      eachMessage: (payload) => this.handleRecord(consumer, producer, payload),
+      eachBatch: (payload) => this.handleBatch(consumer, producer, payload),
     });
     this.logger.log(`consuming ${topics.join(', ')} in group ${this.options.groupId}`);
   }
@@ -204,67 +231,107 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
     await producer?.disconnect().catch(() => undefined);
   }
 
-  private async handleRecord(
+  private async handleBatch(
     consumer: Consumer,
     producer: Producer,
-    payload: EachMessagePayload,
+    payload: EachBatchPayload,
   ): Promise<void> {
-    const { topic, partition, message } = payload;
+    const { batch } = payload;
+    for (let start = 0; start < batch.messages.length; start += this.options.maxBatch) {
+      if (!payload.isRunning() || payload.isStale()) {
+        return; // the partition was taken away: what is uncommitted is redelivered elsewhere
+      }
+      const run = batch.messages.slice(start, start + this.options.maxBatch);
+      await this.handleRun(consumer, producer, payload, run);
+      const last = run[run.length - 1]!;
+      payload.resolveOffset(last.offset);
+      // Only now, after the transaction (and the dead letters) are durable. A committed offset is
+      // the next record to read: `offset + 1` (committing `offset`, as the Nest docs' example
+      // does, redelivers the last record of every partition after each rebalance).
+      await consumer.commitOffsets([
+        {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: (BigInt(last.offset) + 1n).toString(),
+        },
+      ]);
+      await payload.heartbeat();
+    }
+  }
+
+  /** One run of records of a partition: handled, recorded together, dead letters sent. */
+  private async handleRun(
+    consumer: Consumer,
+    producer: Producer,
+    payload: EachBatchPayload,
+    messages: KafkaMessage[],
+  ): Promise<void> {
+    const { topic, partition } = payload.batch;
     const heartbeat = () => payload.heartbeat();
     const handler = this.getHandlerByPattern(this.options.patternsByTopic.get(topic)!)!;
-    const record: SourceEventRecord = {
-      key: message.key,
-      value: message.value,
-      headers: message.headers ?? {},
-      receivedAt: new Date(),
+    const receivedAt = new Date();
+    const items = messages.map((message) => new RunItem(topic, partition, message, receivedAt));
+    const deadLetters: Message[] = [];
+    const deadLetter = (item: RunItem, error: unknown): void => {
+      this.logger.warn(
+        `dead-lettering ${topic}/${partition}@${item.message.offset}: ${item.redacted().scrub(explain(error))}`,
+      );
+      deadLetters.push(deadLetterOf(item.failed(), error, new Date(), item.redacted()));
     };
-    // Nest's own Kafka context, for guards and interceptors that want topic and partition.
-    const context = new KafkaContext([message, partition, topic, consumer, heartbeat, producer]);
-    // Log lines and the dead letter say nothing of the record that may be a token (a SIEM
-    // `token.leaked` carries one); worked out once, when first needed.
-    let redacted: RedactedRecord | undefined;
-    const redact = (): RedactedRecord => (redacted ??= new RedactedRecord(record));
-    for (let attempt = 1; ; attempt++) {
-      if (this.stopping.signal.aborted) {
-        throw new StoppingError('shutting down: the offset stays uncommitted');
-      }
+    // 1. Each record to its command, or refused. Handlers parse; they never touch the database.
+    const commands: Array<{ item: RunItem; command: RevocationCommand }> = [];
+    for (const item of items) {
+      // Nest's own Kafka context, for guards and interceptors that want topic and partition.
+      const context = new KafkaContext([
+        item.message,
+        partition,
+        topic,
+        consumer,
+        heartbeat,
+        producer,
+      ]);
       try {
-        await this.invoke(handler, record, context);
-        break;
+        commands.push({ item, command: await this.invoke(handler, item.record, context) });
       } catch (error) {
-        if (retryVerdict(error) === 'dead-letter') {
-          this.logger.warn(
-            `dead-lettering ${topic}/${partition}@${message.offset}: ${redact().scrub(explain(error))}`,
-          );
-          await producer.send({
-            topic: this.options.deadLetterTopic,
-            acks: -1,
-            messages: [
-              deadLetterOf(
-                { topic, partition, offset: message.offset, ...record },
-                error,
-                new Date(),
-                redact(),
-              ),
-            ],
-          });
-          break;
-        }
-        const delay = backoffDelay(attempt, RECORD_BACKOFF);
-        this.logger.warn(
-          `${topic}/${partition}@${message.offset}: ${redact().scrub(explain(error))}; retrying in ${delay} ms`,
-        );
-        // Woken by close(): a stopping writer does not sit out its back-off.
-        await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-        await heartbeat();
+        deadLetter(item, error);
       }
     }
-    // Only now, after the transaction (or the dead letter) is durable. A committed offset is the
-    // next record to read: `offset + 1` (committing `offset`, as the Nest docs' example does,
-    // redelivers the last record of every partition after each rebalance).
-    await consumer.commitOffsets([
-      { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
-    ]);
+    // 2. Recorded together; retried from the first command that failed for want of PostgreSQL.
+    let todo = commands;
+    for (let attempt = 1; todo.length > 0; attempt++) {
+      if (this.stopping.signal.aborted) {
+        throw new StoppingError('shutting down: the offsets stay uncommitted');
+      }
+      const outcomes = await this.options.record(todo.map((t) => t.command));
+      let retryFrom = outcomes.findIndex((o) => !o.ok && retryVerdict(o.error) === 'retry');
+      if (retryFrom === -1) {
+        retryFrom = todo.length;
+      }
+      outcomes.slice(0, retryFrom).forEach((outcome, i) => {
+        if (!outcome.ok) {
+          deadLetter(todo[i]!.item, outcome.error);
+        }
+      });
+      todo = todo.slice(retryFrom);
+      if (todo.length === 0) {
+        break;
+      }
+      const failed = outcomes[retryFrom] as { error: unknown };
+      const delay = backoffDelay(attempt, RECORD_BACKOFF);
+      this.logger.warn(
+        `${topic}/${partition}@${todo[0]!.item.message.offset} (${todo.length} records): ${todo[0]!.item.redacted().scrub(explain(failed.error))}; retrying in ${delay} ms`,
+      );
+      // Woken by close(): a stopping writer does not sit out its back-off.
+      await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      if (!payload.isRunning() || payload.isStale()) {
+        throw new StoppingError('the partition was taken away: the offsets stay uncommitted');
+      }
+      await heartbeat();
+    }
+    // 3. Dead letters are durable before the offsets move past them.
+    if (deadLetters.length > 0) {
+      await producer.send({ topic: this.options.deadLetterTopic, acks: -1, messages: deadLetters });
+    }
   }
 
   /** Runs the handler chain and waits for it, observable or not, so that its error is ours. */
@@ -272,11 +339,52 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
     handler: MessageHandler,
     record: SourceEventRecord,
     context: KafkaContext,
-  ): Promise<void> {
-    const result: unknown = await handler(record, context);
+  ): Promise<RevocationCommand> {
+    let result: unknown = await handler(record, context);
     if (isObservable(result)) {
-      await lastValueFrom(result, { defaultValue: undefined });
+      result = await lastValueFrom(result, { defaultValue: undefined });
     }
+    if (result === undefined || result === null || typeof result !== 'object') {
+      throw new Error(`the handler of ${record.topic} made no revocation command`);
+    }
+    return result as RevocationCommand;
+  }
+}
+
+/** A record of a run, with what its dead letter and log lines need, worked out when first needed. */
+class RunItem {
+  readonly record: SourceEventRecord;
+  private redactedRecord: RedactedRecord | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly message: KafkaMessage,
+    receivedAt: Date,
+  ) {
+    this.record = {
+      topic,
+      key: message.key,
+      value: message.value,
+      headers: message.headers ?? {},
+      receivedAt,
+    };
+  }
+
+  /**
+   * Log lines and the dead letter say nothing of the record that may be a token (a SIEM
+   * `token.leaked` carries one).
+   */
+  redacted(): RedactedRecord {
+    return (this.redactedRecord ??= new RedactedRecord(this.record));
+  }
+
+  failed(): FailedRecord {
+    return {
+      ...this.record,
+      partition: this.partition,
+      offset: this.message.offset,
+    };
   }
 }
 

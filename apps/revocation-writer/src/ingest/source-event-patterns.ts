@@ -24,6 +24,8 @@ export const SourceEventPatterns = {
  * first received (kept across retries: the rules' cut-offs do not move while PostgreSQL is down).
  */
 export interface SourceEventRecord {
+  /** The topic it was read from. */
+  topic: string;
   key: Buffer | null;
   value: Buffer | null;
   headers: IHeaders;

@@ -15,6 +15,10 @@ export class WriterMetrics implements OnModuleDestroy {
   private readonly meter = this.provider.getMeter('rescind-writer');
   /** Events (and operator/OAuth requests) by source and outcome. */
   readonly ingested: Counter;
+  /** Events (commands) per committed write transaction: how much the group commit shares. */
+  readonly transactionEvents: Histogram;
+  /** Duration of one committed write transaction, BEGIN to COMMIT (seconds). */
+  readonly transactionDuration: Histogram;
   /** From the writer's commit to the broker's acknowledgement. */
   readonly publishLatency: Histogram;
   /** RFC 8936 poll requests by transmitter and outcome (`ok` or `failed`). */
@@ -40,6 +44,17 @@ export class WriterMetrics implements OnModuleDestroy {
     const meter = this.meter;
     this.ingested = meter.createCounter('rescind_events_ingested', {
       description: 'Revocation requests by source and outcome',
+    });
+    this.transactionEvents = meter.createHistogram('rescind_write_transaction_events', {
+      description: 'Events (commands) per committed write transaction',
+      advice: { explicitBucketBoundaries: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] },
+    });
+    this.transactionDuration = meter.createHistogram('rescind_write_transaction_duration_seconds', {
+      description: 'Duration of a committed write transaction',
+      unit: 's',
+      advice: {
+        explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      },
     });
     this.publishLatency = meter.createHistogram('rescind_outbox_publish_latency', {
       description: "Time from a rule change's commit to the broker's acknowledgement",

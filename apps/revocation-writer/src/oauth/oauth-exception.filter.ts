@@ -34,6 +34,7 @@ const OAUTH_ERROR: Record<RescindErrorCode, OAuthErrorCode> = {
   invalid_webhook_signature: 'invalid_request',
   webhook_replay: 'invalid_request',
   idempotency_conflict: 'invalid_request',
+  bulk_size: 'invalid_request',
   // The API-credential guard of introspection: RFC 6750 §3.1 codes, with their challenges.
   unauthenticated: 'invalid_token',
   forbidden: 'insufficient_scope',

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { configSliceToken, type WriterConfig } from '../config/config';
+import { OutboxDataSource } from './outbox-data-source';
 import { MetricsModule } from '../metrics/metrics.module';
 import { HeartbeatPublisher } from './heartbeat';
 import { KafkaPublisher } from './kafka-publisher';
@@ -10,6 +12,12 @@ import { PublishWatermark } from './publish-watermark';
   // Publish latency and backlog go to the metrics: outbox depends on metrics, not the reverse.
   imports: [MetricsModule],
   providers: [
+    {
+      provide: OutboxDataSource,
+      inject: [configSliceToken('database'), configSliceToken('outbox')],
+      useFactory: (database: WriterConfig['database'], outbox: WriterConfig['outbox']) =>
+        OutboxDataSource.connect(database, outbox),
+    },
     OutboxRepository,
     KafkaPublisher,
     OutboxRelayService,

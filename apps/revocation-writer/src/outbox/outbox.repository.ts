@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { InjectConfig, type WriterConfig } from '../config/config';
 import { rows } from '../database/sql';
+import { OutboxDataSource } from './outbox-data-source';
 import { PublishWatermark } from './publish-watermark';
 
 /** PostgreSQL channel the writer notifies on commit of outbox rows; payload = schema name. */
@@ -38,22 +39,42 @@ export interface OutboxBacklog {
 
 @Injectable()
 export class OutboxRepository {
+  /** The relay's own pool (OutboxDataSource): enqueueing uses the caller's transaction instead. */
+  private readonly dataSource: DataSource;
+
   constructor(
-    private readonly dataSource: DataSource,
+    outboxDataSource: OutboxDataSource,
     private readonly watermark: PublishWatermark,
     @InjectConfig('database') private readonly database: WriterConfig['database'],
-  ) {}
+  ) {
+    this.dataSource = outboxDataSource.dataSource;
+  }
+
+  /** {@link enqueueMany} of one message. */
+  async enqueue(em: EntityManager, message: OutboxMessage): Promise<void> {
+    await this.enqueueMany(em, [message]);
+  }
 
   /**
-   * Adds a message in the caller's transaction and wakes the relay once that commits. Tells the
-   * heartbeat's watermark first: this writer may commit (and acknowledge) a change it has not
-   * read back yet, whether or not the LISTEN session is there to hear of it.
+   * Adds the messages in the caller's transaction, in one statement, and wakes the relay once
+   * that commits (one NOTIFY, however many rows). Tells the heartbeat's watermark first: this
+   * writer may commit (and acknowledge) a change it has not read back yet, whether or not the
+   * LISTEN session is there to hear of it.
    */
-  async enqueue(em: EntityManager, message: OutboxMessage): Promise<void> {
+  async enqueueMany(em: EntityManager, messages: readonly OutboxMessage[]): Promise<void> {
+    if (messages.length === 0) {
+      return;
+    }
     this.watermark.notified(Date.now());
     await em.query(
-      `INSERT INTO outbox (seq, topic_key, payload, headers) VALUES ($1, $2, $3, $4)`,
-      [message.seq, message.key, JSON.stringify(message.payload), JSON.stringify(message.headers)],
+      `INSERT INTO outbox (seq, topic_key, payload, headers)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[])`,
+      [
+        messages.map((m) => m.seq),
+        messages.map((m) => m.key),
+        messages.map((m) => JSON.stringify(m.payload)),
+        messages.map((m) => JSON.stringify(m.headers)),
+      ],
     );
     // NOTIFY is delivered only if and when the transaction commits.
     await em.query(`SELECT pg_notify($1, $2)`, [OUTBOX_CHANNEL, this.database.schema]);

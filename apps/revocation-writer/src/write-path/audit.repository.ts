@@ -77,11 +77,21 @@ export class AuditRepository {
   }
 
   async append(em: EntityManager, entry: AuditEntry): Promise<void> {
-    const rule = entry.after ?? entry.before;
-    await em.query(
-      `INSERT INTO audit_log (actor, actor_role, action, source, source_event_id, occurred_at, revocation_id, rule_key, seq, reason, before, after)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [
+    await this.appendMany(em, [entry]);
+  }
+
+  /**
+   * Appends the entries in one statement, in order (ids follow the array): a batch of events
+   * costs one round trip here, not one per rule change.
+   */
+  async appendMany(em: EntityManager, entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) {
+      return;
+    }
+    const columns: unknown[][] = Array.from({ length: 12 }, () => []);
+    for (const entry of entries) {
+      const rule = entry.after ?? entry.before;
+      const values = [
         entry.actor,
         entry.actorRole,
         entry.action,
@@ -94,7 +104,18 @@ export class AuditRepository {
         entry.reason,
         entry.before === null ? null : JSON.stringify(entry.before),
         entry.after === null ? null : JSON.stringify(entry.after),
-      ],
+      ];
+      values.forEach((value, column) => columns[column]!.push(value));
+    }
+    await em.query(
+      `INSERT INTO audit_log (actor, actor_role, action, source, source_event_id, occurred_at, revocation_id, rule_key, seq, reason, before, after)
+       SELECT actor, actor_role, action, source, source_event_id, occurred_at, revocation_id, rule_key, seq, reason, before, after
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                     $7::uuid[], $8::text[], $9::bigint[], $10::text[], $11::jsonb[], $12::jsonb[])
+              WITH ORDINALITY AS e(actor, actor_role, action, source, source_event_id, occurred_at,
+                                   revocation_id, rule_key, seq, reason, before, after, ord)
+        ORDER BY ord`,
+      columns,
     );
   }
 }

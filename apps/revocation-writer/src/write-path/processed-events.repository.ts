@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { deleteReceivedBefore } from '../database/batched-purge';
 import { rows } from '../database/sql';
 import { IdempotencyConflictError } from '../errors';
+import { PendingWrites } from './pending-writes';
 import type { EventSource } from './revocation-command';
 
 /**
@@ -62,8 +63,9 @@ export class ProcessedEventsRepository {
     em: EntityManager,
     event: EventClaim,
     work: () => Promise<T>,
+    pending?: PendingWrites,
   ): Promise<OnceResult<T>> {
-    const prior = await this.claim(em, event);
+    const prior = await this.claim(em, event, pending);
     if (prior) {
       if (prior.bodySha256 !== event.bodySha256) {
         throw new IdempotencyConflictError(event.source, event.eventId);
@@ -71,8 +73,84 @@ export class ProcessedEventsRepository {
       return { result: prior.result as T, duplicate: true };
     }
     const result = await work();
-    await this.recordResult(em, event, result);
+    if (pending === undefined) {
+      await this.recordAnswers(em, [{ ...event, result }]);
+    } else {
+      pending.answers.set(PendingWrites.answerKey(event.source, event.eventId), {
+        source: event.source,
+        eventId: event.eventId,
+        bodySha256: event.bodySha256,
+        result,
+      });
+    }
     return { result, duplicate: false };
+  }
+
+  /**
+   * Claims the ids of `events` (distinct, with no claims of their own) in one statement and
+   * puts the outcome of each in `pending.claimed`, where each event's own claim takes it: the
+   * batched form of the claim {@link once} makes, with the same effect.
+   */
+  async claimMany(
+    em: EntityManager,
+    events: ReadonlyArray<Omit<EventClaim, 'claims'>>,
+    pending: PendingWrites,
+  ): Promise<void> {
+    if (events.length === 0) {
+      return;
+    }
+    const inserted = await rows<{ source: string; event_id: string }>(
+      em,
+      `INSERT INTO processed_event (source, event_id, body_sha256, result, received_at)
+       SELECT source, event_id, body_sha256, 'null'::jsonb, received_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+              AS c(source, event_id, body_sha256, received_at)
+       ON CONFLICT (source, event_id) DO NOTHING
+       RETURNING source, event_id`,
+      [
+        events.map((e) => e.source),
+        events.map((e) => e.eventId),
+        events.map((e) => e.bodySha256),
+        events.map((e) => e.receivedAt),
+      ],
+    );
+    const claimedNow = new Set(inserted.map((r) => PendingWrites.answerKey(r.source, r.event_id)));
+    const before = events.filter(
+      (e) => !claimedNow.has(PendingWrites.answerKey(e.source, e.eventId)),
+    );
+    for (const key of claimedNow) {
+      pending.claimed.set(key, null);
+    }
+    if (before.length === 0) {
+      return;
+    }
+    const priors = await rows<{
+      source: string;
+      event_id: string;
+      body_sha256: string;
+      result: unknown;
+    }>(
+      em,
+      `SELECT p.source, p.event_id, p.body_sha256, p.result
+         FROM processed_event p
+         JOIN unnest($1::text[], $2::text[]) AS c(source, event_id)
+           ON p.source = c.source AND p.event_id = c.event_id`,
+      [before.map((e) => e.source), before.map((e) => e.eventId)],
+    );
+    // One purged by the retention meanwhile is not set here: its own claim inserts it again.
+    for (const prior of priors) {
+      pending.claimed.set(PendingWrites.answerKey(prior.source, prior.event_id), {
+        bodySha256: prior.body_sha256,
+        result: prior.result,
+      });
+    }
+  }
+
+  /** Stores the answers `pending` holds with their claims (one statement) and empties it. */
+  async flush(em: EntityManager, pending: PendingWrites): Promise<void> {
+    const answers = [...pending.answers.values()];
+    pending.answers.clear();
+    await this.recordAnswers(em, answers);
   }
 
   /**
@@ -81,9 +159,27 @@ export class ProcessedEventsRepository {
    * concurrent claim of the same id waits for the first transaction and then sees its committed
    * record.
    */
-  private async claim(em: EntityManager, event: EventClaim): Promise<PriorEvent | undefined> {
+  private async claim(
+    em: EntityManager,
+    event: EventClaim,
+    pending: PendingWrites | undefined,
+  ): Promise<PriorEvent | undefined> {
     for (const claim of event.claims ?? []) {
       await claim.claim(em);
+    }
+    const key = PendingWrites.answerKey(event.source, event.eventId);
+    const preclaimed = pending?.claimed.get(key);
+    if (preclaimed !== undefined) {
+      pending!.claimed.delete(key);
+      if (preclaimed === null) {
+        return undefined;
+      }
+      return preclaimed;
+    }
+    // Claimed earlier in this transaction: its answer is not stored yet.
+    const earlier = pending?.answers.get(PendingWrites.answerKey(event.source, event.eventId));
+    if (earlier !== undefined) {
+      return { bodySha256: earlier.bodySha256, result: earlier.result };
     }
     for (;;) {
       const claimed = await rows(
@@ -109,16 +205,23 @@ export class ProcessedEventsRepository {
     }
   }
 
-  private async recordResult(
+  private async recordAnswers(
     em: EntityManager,
-    event: { source: IdempotencyScope; eventId: string },
-    result: unknown,
+    answers: ReadonlyArray<{ source: string; eventId: string; result: unknown }>,
   ): Promise<void> {
-    await em.query(`UPDATE processed_event SET result = $3 WHERE source = $1 AND event_id = $2`, [
-      event.source,
-      event.eventId,
-      JSON.stringify(result),
-    ]);
+    if (answers.length === 0) {
+      return;
+    }
+    await em.query(
+      `UPDATE processed_event p SET result = a.result
+         FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS a(source, event_id, result)
+        WHERE p.source = a.source AND p.event_id = a.event_id`,
+      [
+        answers.map((a) => a.source),
+        answers.map((a) => a.eventId),
+        answers.map((a) => JSON.stringify(a.result)),
+      ],
+    );
   }
 
   /**

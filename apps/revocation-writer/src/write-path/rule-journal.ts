@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { type AuditEntry, AuditRepository } from './audit.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
+import { PendingWrites } from './pending-writes';
 import { publishableEventFor } from './rule-events';
 import type { RuleChange } from './rules.repository';
 
@@ -33,15 +34,35 @@ export class RuleJournal {
     private readonly outbox: OutboxRepository,
   ) {}
 
+  /** Records one change now, in the caller's transaction. */
   async record(em: EntityManager, change: RuleChange, context: JournalContext): Promise<void> {
+    const pending = new PendingWrites();
+    this.defer(pending, change, context);
+    await this.flush(em, pending);
+  }
+
+  /**
+   * Checks the change's message (it throws here, in the command that made the change) and adds
+   * both records to `pending`, written by {@link flush} before the transaction commits.
+   */
+  defer(pending: PendingWrites, change: RuleChange, context: JournalContext): void {
     const payload =
       change.after.status === 'expired' ? null : publishableEventFor(change.after, Date.now());
-    await this.audit.append(em, { ...context, before: change.before, after: change.after });
-    await this.outbox.enqueue(em, {
+    const { traceHeaders, ...entry } = context;
+    pending.audit.push({ ...entry, before: change.before, after: change.after });
+    pending.outbox.push({
       seq: change.after.seq,
       key: change.after.key,
       payload,
-      headers: context.traceHeaders,
+      headers: traceHeaders,
     });
+  }
+
+  /** Writes what `pending` holds of the journal (in two statements) and empties it. */
+  async flush(em: EntityManager, pending: PendingWrites): Promise<void> {
+    const audit = pending.audit.splice(0);
+    const outbox = pending.outbox.splice(0);
+    await this.audit.appendMany(em, audit);
+    await this.outbox.enqueueMany(em, outbox);
   }
 }

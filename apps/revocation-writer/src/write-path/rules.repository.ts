@@ -78,8 +78,18 @@ export class RulesRepository {
    * The merge is computed here, never in SQL: the same function the dry run and the in-force
    * check use.
    */
-  async writeRevocation(em: EntityManager, spec: RuleSpec, meta: ChangeMeta): Promise<RuleChange> {
+  async writeRevocation(
+    em: EntityManager,
+    spec: RuleSpec,
+    meta: ChangeMeta,
+    inserted?: Map<string, StoredRule>,
+  ): Promise<RuleChange> {
     const key = ruleKey(spec);
+    const created = inserted?.get(key);
+    if (created !== undefined) {
+      inserted!.delete(key);
+      return { before: null, after: created };
+    }
     for (;;) {
       const [inserted] = await rows<RuleRow>(
         em,
@@ -116,6 +126,51 @@ export class RulesRepository {
         ...meta,
       });
       return { before, after };
+    }
+  }
+
+  /**
+   * Creates the rules of `writes` (distinct keys) that do not exist yet, in one statement, as
+   * {@link writeRevocation} would (a new `seq` each), and puts each created one in `into` by key;
+   * a key that exists is left alone (its write merges later, under its row lock).
+   */
+  async insertMany(
+    em: EntityManager,
+    writes: ReadonlyArray<{ spec: RuleSpec; meta: ChangeMeta }>,
+    into: Map<string, StoredRule>,
+  ): Promise<void> {
+    if (writes.length === 0) {
+      return;
+    }
+    const created = await rows<RuleRow>(
+      em,
+      `INSERT INTO revocation_rule
+         (rule_key, claim, value, iss, revoked_before, expires_at, seq, source, source_event_id, reason, cutoff)
+       SELECT rule_key, claim, value, iss, revoked_before, expires_at, nextval('rule_seq'), source, source_event_id, reason, cutoff
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+                     $7::text[], $8::text[], $9::text[], $10::text[])
+              WITH ORDINALITY AS w(rule_key, claim, value, iss, revoked_before, expires_at, source, source_event_id, reason, cutoff, ord)
+        ORDER BY ord
+       ON CONFLICT (rule_key) DO NOTHING
+       RETURNING ${RULE_COLUMNS}`,
+      [
+        writes.map((w) => ruleKey(w.spec)),
+        writes.map((w) => w.spec.claim),
+        writes.map((w) => w.spec.value),
+        writes.map((w) => w.spec.iss),
+        writes.map((w) => toDate(w.spec.revokedBefore)),
+        writes.map((w) => toDate(w.spec.expiresAt)),
+        writes.map((w) => w.meta.source),
+        writes.map((w) => w.meta.sourceEventId),
+        writes.map((w) => w.meta.reason),
+        writes.map(
+          (w) =>
+            canonicalCutoffs(w.spec.revokedBefore, w.spec.cutoff, w.spec.expiresAt).cutoff ?? 'iat',
+        ),
+      ],
+    );
+    for (const row of created) {
+      into.set(row.rule_key, toRule(row));
     }
   }
 
