@@ -3,7 +3,9 @@
  * ordering, merging and expiry. Plain TypeScript, no I/O.
  */
 export { tokenClaim, tokenClient } from './claims';
-export { DenyList } from './deny-list';
+export { DenyList, type DenyListSnapshot } from './deny-list';
+export type { DenyListSnapshotMeta } from './snapshot/encode-snapshot';
+export { DenyListSnapshotError, type DenyListSnapshotErrorCode } from './snapshot/snapshot-error';
 export {
   canonical as canonicalCutoffs,
   laterBound,

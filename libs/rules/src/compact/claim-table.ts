@@ -5,6 +5,7 @@ import { isLowerUuid, packUuid, unpackUuid } from './hex';
 import type { Issuers } from './issuers';
 import {
   ENC_STRING,
+  hashPacked,
   pack,
   packedBytes,
   packedEquals,
@@ -34,17 +35,17 @@ import { hashString } from './string-hash';
  * versions, a revoked decision), never on check's not-revoked path.
  */
 
-/** Flags in the low bits of a record's shape word. */
-const REMOVED = 1;
-const REVOKED_BEFORE_NULL = 2;
-const EXPIRES_AT_NULL = 4;
+/** Flags in the low bits of a record's shape word (exported for the snapshot format). */
+export const REMOVED = 1;
+export const REVOKED_BEFORE_NULL = 2;
+export const EXPIRES_AT_NULL = 4;
 /** The revocationId is not a lower-case UUID and is kept as a string in `rawIds`. */
-const RAW_ID = 8;
+export const RAW_ID = 8;
 /** The event's key differs from `ruleKey(rule)` and is kept as a string in `rawKeys`. */
-const RAW_KEY = 16;
+export const RAW_KEY = 16;
 /** `revokedBefore` is compared with the token's authentication time (`cutoff: 'auth_time'`). */
-const AUTH_TIME = 32;
-const FLAG_BITS = 6;
+export const AUTH_TIME = 32;
+export const FLAG_BITS = 6;
 
 /**
  * Is `event.key` what `ruleKey` computes for its rule (as the writer does), so that it need not
@@ -59,7 +60,7 @@ function hasCanonicalKey(event: InvalidationEventV1): boolean {
 }
 
 /** Is a value of this shape packed inside its record (rather than in a slab)? */
-function isInline(shape: number): boolean {
+export function isInline(shape: number): boolean {
   return (shape & 7) !== ENC_STRING && packedBytes(shape) <= INLINE_BYTES;
 }
 
@@ -74,11 +75,11 @@ export class ClaimTable {
   /** Stored versions that revoke something (removal markers excluded). */
   live = 0;
 
-  private readonly records = new RecordPages();
+  private records = new RecordPages();
   private readonly index = new SlotIndex();
   private readonly expiries = new ExpiryBuckets();
-  private readonly rawIds = new Map<number, string>();
-  private readonly rawKeys = new Map<number, string>();
+  private rawIds = new Map<number, string>();
+  private rawKeys = new Map<number, string>();
 
   constructor(
     readonly claim: string,
@@ -88,6 +89,57 @@ export class ClaimTable {
     private readonly issuers: Issuers,
     private readonly seed: number,
   ) {}
+
+  /**
+   * A table whose versions are `records` (0..end-1, none free, as the snapshot format checked
+   * them), with `rawIds`/`rawKeys` by record number. Rebuilds what the format leaves out: the
+   * hash slots, from the packed values under this `seed` (no value becomes a string), the
+   * expiry buckets and the counts.
+   */
+  static restore(
+    claim: string,
+    kind: number,
+    strings: PackedStrings,
+    issuers: Issuers,
+    seed: number,
+    records: RecordPages,
+    rawIds: Map<number, string>,
+    rawKeys: Map<number, string>,
+  ): ClaimTable {
+    const table = new ClaimTable(claim, kind, strings, issuers, seed);
+    table.records = records;
+    table.rawIds = rawIds;
+    table.rawKeys = rawKeys;
+    const count = records.end;
+    const hashes = new Int32Array(count);
+    let live = 0;
+    for (let r = 0; r < count; r += 1) {
+      const shape = records.int(r, I_SHAPE);
+      const valueShape = shape >>> FLAG_BITS;
+      hashes[r] = isInline(valueShape)
+        ? hashPacked(records.bytes(r), records.byteIndex(r, U8_VALUE), valueShape, seed)
+        : strings.hash(valueShape, records.int(r, I_SLOT), seed);
+      if ((shape & EXPIRES_AT_NULL) === 0) {
+        table.expiries.add(r, records.double(r, F_EXPIRES_AT));
+      }
+      if ((shape & REMOVED) === 0) {
+        live += 1;
+      }
+    }
+    table.index.addAll(hashes);
+    table.count = count;
+    table.live = live;
+    return table;
+  }
+
+  /** What the snapshot format writes: the records and the strings kept beside them. */
+  snapshotSource(): {
+    records: RecordPages;
+    rawIds: ReadonlyMap<number, string>;
+    rawKeys: ReadonlyMap<number, string>;
+  } {
+    return { records: this.records, rawIds: this.rawIds, rawKeys: this.rawKeys };
+  }
 
   /** The record of exactly this (value, issuer id), or -1. */
   find(value: string, hash: number, issuer: number): number {

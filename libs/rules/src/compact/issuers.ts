@@ -42,6 +42,33 @@ export class Issuers {
     }
   }
 
+  /** Issuer names by id (index 0, any issuer, and unused ids are `null`), for a snapshot. */
+  snapshotNames(): readonly (string | null)[] {
+    return this.names;
+  }
+
+  /**
+   * Issuers whose ids are the indices of `names` (0 and unused ids `null`, no name twice), used
+   * by `refs[id]` rules each; a name no rule uses is dropped.
+   */
+  static restore(names: readonly (string | null)[], refs: readonly number[]): Issuers {
+    const issuers = new Issuers();
+    for (let id = 1; id < names.length; id += 1) {
+      const name = names[id] ?? null;
+      const count = refs[id] ?? 0;
+      if (name === null || count === 0) {
+        issuers.names[id] = null;
+        issuers.refs[id] = 0;
+        issuers.free.push(id);
+        continue;
+      }
+      issuers.ids.set(name, id);
+      issuers.names[id] = name;
+      issuers.refs[id] = count;
+    }
+    return issuers;
+  }
+
   /** The issuer of `id`; `null` for 0 (any issuer). */
   nameOf(id: number): string | null {
     return this.names[id] ?? null;

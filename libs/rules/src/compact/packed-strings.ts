@@ -1,5 +1,7 @@
 import { HEX_CODES, isLowerUuid, nibble, UUID_LENGTH, UUID_NIBBLE_AT } from './hex';
 import { IntList } from './int-list';
+import { Slab } from './slab';
+import { hashCodeUnits, hashString } from './string-hash';
 
 /**
  * Rule values (user ids, token ids, session ids, ...) stored as bytes instead of as JavaScript
@@ -185,51 +187,53 @@ export function unpack(bytes: Uint8Array, at: number, shape: number): string {
   return out;
 }
 
-/** Bytes per slab page once a slab is past its first, growing page. */
-const PAGE_BYTES = 64 * 1024;
-
-/** Same-size slots in pages, reused through a free list. */
-class Slab {
-  readonly pages: Uint8Array[];
-  /** Slots per page is 2^shift, so a slot's page is `slot >>> shift`. */
-  readonly shift: number;
-  readonly mask: number;
-  /** Slots allocated so far (the first page grows until it is full size). */
-  private capacity: number;
-  private next = 0;
-  private readonly free = new IntList(4);
-
-  constructor(readonly slotBytes: number) {
-    this.shift = Math.max(0, 31 - Math.clz32(Math.max(1, Math.floor(PAGE_BYTES / slotBytes))));
-    this.mask = (1 << this.shift) - 1;
-    this.capacity = Math.min(4, 1 << this.shift);
-    this.pages = [new Uint8Array(this.capacity * slotBytes)];
-  }
-
-  alloc(): number {
-    if (this.free.length > 0) {
-      return this.free.pop();
-    }
-    const slot = this.next;
-    this.next += 1;
-    if (slot === this.capacity) {
-      const perPage = 1 << this.shift;
-      if (this.capacity < perPage) {
-        this.capacity = Math.min(perPage, this.capacity * 2);
-        const grown = new Uint8Array(this.capacity * this.slotBytes);
-        grown.set(this.pages[0]!);
-        this.pages[0] = grown;
-      } else {
-        this.pages.push(new Uint8Array(perPage * this.slotBytes));
-        this.capacity += perPage;
+/** The UTF-16 code units of the value packed in `shape` at `bytes[at..]`, into `out[0..]`. */
+function unpackCodes(bytes: Uint8Array, at: number, shape: number, out: Uint16Array): void {
+  const length = shape >>> 3;
+  switch (shape & 7) {
+    case ENC_LATIN1:
+      for (let i = 0; i < length; i += 1) {
+        out[i] = bytes[at + i]!;
       }
-    }
-    return slot;
+      return;
+    case ENC_UTF16:
+      for (let i = 0; i < length; i += 1) {
+        out[i] = bytes[at + 2 * i]! | (bytes[at + 2 * i + 1]! << 8);
+      }
+      return;
+    case ENC_HEX:
+      for (let i = 0; i < length; i += 1) {
+        const byte = bytes[at + (i >>> 1)]!;
+        out[i] = HEX_CODES[(i & 1) === 0 ? byte >>> 4 : byte & 15]!;
+      }
+      return;
+    default:
+      for (let i = 0; i < UUID_LENGTH; i += 1) {
+        const n = UUID_NIBBLE_AT[i]!;
+        if (n < 0) {
+          out[i] = DASH;
+        } else {
+          const byte = bytes[at + (n >>> 1)]!;
+          out[i] = HEX_CODES[(n & 1) === 0 ? byte >>> 4 : byte & 15]!;
+        }
+      }
   }
+}
 
-  release(slot: number): void {
-    this.free.push(slot);
+/** Scratch code units for {@link hashPacked}, grown to the longest value met. */
+let scratch = new Uint16Array(64);
+
+/**
+ * `hashString(unpack(bytes, at, shape), seed)` without building the string: how a loaded
+ * snapshot rebuilds its hash slots.
+ */
+export function hashPacked(bytes: Uint8Array, at: number, shape: number, seed: number): number {
+  const length = shape >>> 3;
+  if (scratch.length < length) {
+    scratch = new Uint16Array(Math.max(length, 2 * scratch.length));
   }
+  unpackCodes(bytes, at, shape, scratch);
+  return hashCodeUnits(scratch, length, seed);
 }
 
 /**
@@ -291,9 +295,71 @@ export class PackedStrings {
     }
     this.slabs[unitsOf(shape)]!.release(slot);
   }
+
+  /** {@link hashString} of the value at (`shape`, `slot`), computed from its packed bytes. */
+  hash(shape: number, slot: number, seed: number): number {
+    if ((shape & 7) === ENC_STRING) {
+      return hashString(this.strings[slot]!, seed);
+    }
+    const slab = this.slabs[unitsOf(shape)]!;
+    return hashPacked(
+      slab.pages[slot >>> slab.shift]!,
+      (slot & slab.mask) * slab.slotBytes,
+      shape,
+      seed,
+    );
+  }
+
+  /**
+   * Copies the packed bytes of the value at (`shape`, `slot`), not ENC_STRING, to `out[at..]`
+   * (only the value's own bytes: the rest of its slot may hold an older value's).
+   */
+  copyPacked(shape: number, slot: number, out: Uint8Array, at: number): void {
+    const slab = this.slabs[unitsOf(shape)]!;
+    const page = slab.pages[slot >>> slab.shift]!;
+    const from = (slot & slab.mask) * slab.slotBytes;
+    const bytes = packedBytes(shape);
+    if (bytes > 64) {
+      out.set(page.subarray(from, from + bytes), at);
+      return;
+    }
+    for (let i = 0; i < bytes; i += 1) {
+      out[at + i] = page[from + i]!;
+    }
+  }
+
+  /**
+   * Is `slot` one that {@link PackedStrings.store} handed out for values of this shape? (A
+   * loaded snapshot's records are checked against the slabs it restored.)
+   */
+  hasSlot(shape: number, slot: number): boolean {
+    if ((shape & 7) === ENC_STRING) {
+      return slot >= 0 && this.strings[slot] !== undefined;
+    }
+    const slab = this.slabs[unitsOf(shape)];
+    return slab !== undefined && slot >= 0 && slot < slab.allocated;
+  }
+
+  /**
+   * Packed strings whose slabs hold `slabs` (slot size in bytes, bytes of slots 0..slots-1,
+   * with no free slot), and whose ENC_STRING values are `strings` (slots 0..n-1).
+   */
+  static restore(
+    slabs: readonly { slotBytes: number; slots: number; bytes: Uint8Array }[],
+    strings: readonly string[],
+  ): PackedStrings {
+    const packed = new PackedStrings();
+    for (const { slotBytes, slots, bytes } of slabs) {
+      packed.slabs[slotBytes >>> 2] = Slab.restore(slotBytes, bytes, slots);
+    }
+    for (const value of strings) {
+      packed.strings.push(value);
+    }
+    return packed;
+  }
 }
 
 /** Slot size, in 4-byte units, of a packed value of this shape. */
-function unitsOf(shape: number): number {
+export function unitsOf(shape: number): number {
   return Math.max(1, (packedBytes(shape) + 3) >>> 2);
 }

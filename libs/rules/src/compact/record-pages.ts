@@ -17,7 +17,7 @@ import { IntList } from './int-list';
 const PAGE_BITS = 12;
 const PAGE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE - 1;
-const RECORD_BYTES = 64;
+export const RECORD_BYTES = 64;
 const I32_PER_RECORD = RECORD_BYTES / 4;
 const F64_PER_RECORD = RECORD_BYTES / 8;
 
@@ -108,6 +108,36 @@ export class RecordPages {
   release(r: number): void {
     this.setInt(r, I_SHAPE, FREE);
     this.free.push(r);
+  }
+
+  /**
+   * Records 0..count-1 copied from `source` (count * RECORD_BYTES bytes, as the snapshot
+   * format stores them), none free. The pages are laid out as allocating them one by one would
+   * have: a first page of up to PAGE records, then whole pages.
+   */
+  static restore(source: Uint8Array, count: number): RecordPages {
+    const pages = new RecordPages();
+    if (count === 0) {
+      return pages;
+    }
+    pages.u8.length = 0;
+    pages.i32.length = 0;
+    pages.f64.length = 0;
+    pages.capacity = 0;
+    const pageRecords = count <= PAGE ? Math.max(4, count) : PAGE;
+    for (let first = 0; first < count; first += pageRecords) {
+      const buffer = new ArrayBuffer(pageRecords * RECORD_BYTES);
+      const bytes = new Uint8Array(buffer);
+      bytes.set(
+        source.subarray(first * RECORD_BYTES, Math.min(count, first + pageRecords) * RECORD_BYTES),
+      );
+      pages.u8.push(bytes);
+      pages.i32.push(new Int32Array(buffer));
+      pages.f64.push(new Float64Array(buffer));
+      pages.capacity += pageRecords;
+    }
+    pages.end = count;
+    return pages;
   }
 
   /**
