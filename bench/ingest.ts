@@ -13,7 +13,8 @@
  *   writer started that consumes them: events per second until the last is committed.
  *
  * The writer is the production build (`dist/`, which `npm run bench:ingest` builds first);
- * BENCH_WRITER=ts runs the sources through ts-node instead.
+ * BENCH_WRITER=ts runs the sources through ts-node instead; BENCH_WRITER_MAIN=<path> runs another
+ * build (an earlier commit's `dist/apps/revocation-writer/main.js`, for a before/after).
  * BENCH_CPU_PROF=<dir> starts the writer with `--cpu-prof` (one profile per writer process, in
  * that directory, written when it exits). BENCH_PG_STATEMENTS=1 prints the top statements of
  * `pg_stat_statements` after each scenario (the extension must be preloaded on the server).
@@ -93,7 +94,7 @@ async function startWriterProcess(
           'tsconfig-paths/register',
           'apps/revocation-writer/src/main.ts',
         ]
-      : ['dist/apps/revocation-writer/main.js']),
+      : [process.env.BENCH_WRITER_MAIN ?? 'dist/apps/revocation-writer/main.js']),
   ];
   const child = spawn(process.execPath, args, {
     env: {

@@ -50,7 +50,13 @@ describe('revocation consumer: a rule it cannot read', () => {
     const c = createRevocationConsumer({
       brokers: sharedBrokers(),
       topic: topics.names.invalidations,
-      snapshot: { url: `${writer.url}/v1/deny-list/snapshot`, token: readerToken },
+      // NDJSON: these rules are stored by hand in PostgreSQL, which only the NDJSON snapshot reads
+      // (the binary one is the writer's mirror of the topic).
+      snapshot: {
+        url: `${writer.url}/v1/deny-list/snapshot`,
+        token: readerToken,
+        format: 'ndjson',
+      },
       maxWaitTimeMs: 50,
       sessionTimeoutMs: 6000,
       heartbeatIntervalMs: 500,

@@ -12,6 +12,7 @@ import { OAuthClientIssuer1764115200000 } from '../../apps/revocation-writer/src
 import { activeRules, basicAuth, postForm } from '../support/oauth-requests';
 import { connectToSchema, createTestSchema, rowCounts, type TestSchema } from '../support/postgres';
 import { issuersEnv, TestIssuer } from '../support/test-issuer';
+import { waitFor } from '../support/wait-for';
 import { type RunningWriter, startWriter } from '../support/writer';
 
 const brokers = (): string[] => process.env.RESCIND_TEST_KAFKA_BROKERS!.split(',');
@@ -214,7 +215,14 @@ describe('the oauth_client issuer migration on a schema that already has clients
         env,
       );
       expect(JSON.parse(bound)).toEqual({ clientId: legacy.clientId, issuer: issuerA.issuer });
-      expect((await revoke(several, legacy, token)).status).toBe(200);
+      // Bound by another process (the CLI): this writer reads it within AUTH_CACHE_TTL_MS.
+      const boundAt = Date.now();
+      await waitFor(
+        'the binding to be read',
+        async () => (await revoke(several, legacy, token)).status === 200,
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+      expect(Date.now() - boundAt).toBeLessThan(several.config.auth.cacheTtlMs + 1000);
       expect(await activeRules(db, 'sid', sid)).toHaveLength(1);
       const ofB = await issuerB.sign({ client_id: legacy.clientId, sid: `sid-${randomUUID()}` });
       await expectUnauthorizedClient(await revoke(several, legacy, ofB));

@@ -1,7 +1,8 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { configSliceProviders, type WriterConfig } from './config/config';
@@ -16,6 +17,7 @@ import { OAuthModule } from './oauth/oauth.module';
 import { RevocationsModule } from './revocations/revocations.module';
 import { SnapshotModule } from './snapshot/snapshot.module';
 import { SsfModule } from './ssf/ssf.module';
+import { guardPoolClients } from './database/pool-errors';
 
 /** Hands each section of the validated configuration to every module (`@InjectConfig`). */
 @Global()
@@ -36,7 +38,16 @@ export class AppModule {
   static forRoot(config: WriterConfig): DynamicModule {
     return {
       module: AppModule,
-      providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
+      providers: [
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        {
+          // Every connection of the request pool keeps an error listener (database/pool-errors.ts).
+          provide: 'rescind.pool-errors',
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) =>
+            guardPoolClients(dataSource, new Logger('PostgreSQL')),
+        },
+      ],
       imports: [
         ThrottlerModule.forRoot(rateLimitOptions(config)),
         ConfigModule.register(config),

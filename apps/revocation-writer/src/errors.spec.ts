@@ -1,6 +1,6 @@
 import { runInNewContext } from 'node:vm';
 import { DatabaseError } from 'pg';
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import {
   classifyDatabaseError,
   DatabaseBugError,
@@ -98,6 +98,15 @@ describe(classifyDatabaseError.name, () => {
     for (const error of [refused, terminated, poolTimeout, new Error('x', { cause: refused })]) {
       expect(classifyDatabaseError(error)).toBe('unavailable');
     }
+  });
+
+  it('calls a query runner TypeORM released after its connection died unavailable (found by the chaos tier)', () => {
+    // pg_terminate_backend mid-transaction: TypeORM releases the runner, and the next statement
+    // of the transaction (or its ROLLBACK) throws this instead of a pg error.
+    const error = new QueryRunnerAlreadyReleasedError();
+    expect(classifyDatabaseError(error)).toBe('unavailable');
+    expect(databaseError(error)).toBeInstanceOf(StorageUnavailableError);
+    expect(httpStatus(databaseError(error)!.code)).toBe(503);
   });
 
   it("calls a lost connection unavailable when Node's error is from another realm (a socket's, under jest)", () => {

@@ -5,7 +5,7 @@ import { RevocationConsumerError } from './errors';
 import { keptNote } from './message-applier';
 import type { ConsumerLogger } from './options';
 import { loadList } from './persistence';
-import { loadSnapshot, type SnapshotSource } from './snapshot';
+import { fetchSnapshot, type SnapshotSource } from './snapshot';
 import { type PartitionEnds, type PartitionStart, startPositions } from './start-position';
 import {
   heldRevocation,
@@ -60,12 +60,14 @@ export async function bootstrap(
   }
   const { ends, snapshot } = await pinAndLoadSnapshot(sources, saved?.list, stopped);
   if (snapshot) {
-    sources.serve(snapshot);
+    sources.serve(snapshot.list);
   }
+  // A binary snapshot says where its list stands on the topic: read on from there, as from a
+  // saved list. An NDJSON one is complete up to the ends pinned before it was asked for.
   const { partitions, gaps } = startPositions({
     ends,
-    snapshotLoaded: snapshot !== undefined,
-    savedOffsets: saved?.offsets,
+    snapshotLoaded: snapshot !== undefined && snapshot.offsets === undefined,
+    savedOffsets: snapshot?.offsets ?? saved?.offsets,
   });
   for (const { partition, from, to } of gaps) {
     sources.logger.warn(
@@ -109,7 +111,7 @@ async function pinAndLoadSnapshot(
   sources: BootstrapSources,
   saved: DenyList | undefined,
   stopped: AbortSignal,
-): Promise<{ ends: Map<number, PartitionEnds>; snapshot?: DenyList }> {
+): Promise<{ ends: Map<number, PartitionEnds>; snapshot?: SnapshotList }> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       const ends = await sources.topicEnds();
@@ -144,8 +146,15 @@ async function pinAndLoadSnapshot(
   }
 }
 
+/** A loaded snapshot's list, and (binary snapshots) the topic offsets it stands at. */
+interface SnapshotList {
+  list: DenyList;
+  offsets?: Map<number, bigint>;
+}
+
 /**
- * Loads the snapshot into a list of its own. A rule line it cannot read is skipped and, once
+ * Loads the snapshot into a list of its own. A binary snapshot is all or nothing (checksummed),
+ * and must be of this consumer's topic. In an NDJSON one, a rule line it cannot read is skipped and, once
  * the snapshot is accepted, counted; when the list held so far (the saved one) has a live
  * version of that key, the version is carried over: the snapshot replaces that list, and a
  * revocation is never dropped because its update was unreadable.
@@ -154,7 +163,7 @@ async function loadSnapshotList(
   sources: BootstrapSources,
   source: SnapshotSource,
   held: DenyList | undefined,
-): Promise<DenyList> {
+): Promise<SnapshotList> {
   const { logger } = sources;
   const list = new DenyList();
   const skipped: {
@@ -177,11 +186,22 @@ async function loadSnapshotList(
     }
   };
   // Bulk state, not propagation: no latency samples and no 'rule' event per snapshot line.
-  const { header, rules, unreadable } = await loadSnapshot(
-    source,
-    (event) => list.apply(event),
-    skip,
-  );
+  const fetched = await fetchSnapshot(source, (event) => list.apply(event), skip);
+  if (fetched.format === 'binary') {
+    const { snapshot } = fetched;
+    if (snapshot.topic !== sources.topic) {
+      throw new RevocationConsumerError(
+        'snapshot_invalid',
+        `the binary snapshot is of topic "${snapshot.topic}", this consumer reads "${sources.topic}"`,
+      );
+    }
+    logger.info(
+      `loaded ${snapshot.list.size} rules from the binary snapshot (seq ${snapshot.lastSeq}, ` +
+        `${Math.round((Date.now() - snapshot.createdAt) / 1000)} s old)`,
+    );
+    return { list: snapshot.list, offsets: snapshot.offsets };
+  }
+  const { header, rules, unreadable } = fetched.loaded;
   if (skipped.last !== null) {
     sources.unreadable.record('snapshot', unreadable, skipped.last);
     logger.warn(
@@ -192,5 +212,5 @@ async function loadSnapshotList(
     );
   }
   logger.info(`loaded ${rules} rules from the snapshot (watermark seq ${header.watermark})`);
-  return list;
+  return { list };
 }

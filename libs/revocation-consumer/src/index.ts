@@ -11,7 +11,12 @@ export type { RuleAppliedEvent } from './events';
 export type { ConsumerLogger, RevocationConsumerOptions } from './options';
 export type { ConsumerStatus } from './status';
 export type { StalenessPolicy } from './freshness';
-export type { SnapshotSource } from './snapshot';
+export {
+  BINARY_SNAPSHOT_TYPE,
+  type BinarySnapshotMeta,
+  BinarySnapshotMetaSchema,
+  type SnapshotSource,
+} from './snapshot';
 export type { UnreadableRule, UnreadableRulesStatus, UnreadableSource } from './unreadable-rules';
 export { tokenHash } from '@rescind/contracts';
 export type { RuleVersion, TokenClaims } from '@rescind/rules';

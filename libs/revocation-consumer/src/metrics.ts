@@ -1,5 +1,6 @@
 import {
   type Histogram,
+  type MeterProvider,
   metrics,
   type Observable,
   type ObservableCallback,
@@ -30,8 +31,8 @@ export class ConsumerMetrics {
   readonly latency: Histogram;
   private readonly unregisters: Array<() => void> = [];
 
-  constructor(sources: MetricSources) {
-    const meter = metrics.getMeter('rescind-revocation-consumer');
+  constructor(sources: MetricSources, provider: MeterProvider = metrics) {
+    const meter = provider.getMeter('rescind-revocation-consumer');
     this.latency = meter.createHistogram('rescind.consumer.propagation_latency', {
       description: "Time from the writer's commit to the consumer's apply",
       unit: 'ms',

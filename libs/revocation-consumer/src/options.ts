@@ -1,3 +1,4 @@
+import type { MeterProvider } from '@opentelemetry/api';
 import { Topics } from '@rescind/contracts';
 import type { KafkaConfig } from 'kafkajs';
 import type { StalenessPolicy } from './freshness';
@@ -80,13 +81,18 @@ export interface RevocationConsumerOptions {
   /** How often the list is saved to `persistPath` (ms). Default 30000. */
   persistIntervalMs?: number;
   logger?: ConsumerLogger;
+  /**
+   * Where the consumer's metrics go. Default: the global meter provider (`metrics` of
+   * `@opentelemetry/api`), taken when the consumer is created.
+   */
+  meterProvider?: MeterProvider;
 }
 
 /** The options with every default applied (the defaults are documented on the options above). */
 export type ConsumerSettings = Required<
-  Omit<RevocationConsumerOptions, 'snapshot' | 'kafka' | 'persistPath'>
+  Omit<RevocationConsumerOptions, 'snapshot' | 'kafka' | 'persistPath' | 'meterProvider'>
 > &
-  Pick<RevocationConsumerOptions, 'snapshot' | 'kafka' | 'persistPath'>;
+  Pick<RevocationConsumerOptions, 'snapshot' | 'kafka' | 'persistPath' | 'meterProvider'>;
 
 const silent: ConsumerLogger = {
   info: () => undefined,

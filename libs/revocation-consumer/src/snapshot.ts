@@ -6,6 +6,8 @@ import {
   type SnapshotHeaderV1,
   SnapshotHeaderV1Schema,
 } from '@rescind/contracts';
+import { DenyList, DenyListSnapshotError } from '@rescind/rules';
+import { z } from 'zod';
 import { failingAs, reasonOf, RevocationConsumerError } from './errors';
 import { issueReason, type UnreadableLine, unreadableLine } from './unreadable-rules';
 
@@ -22,7 +24,40 @@ export interface SnapshotSource {
   token: string;
   /** Give up after this long (ms). Default 60000. */
   timeoutMs?: number;
+  /**
+   * `binary` (default): ask for the binary snapshot the writer materialises (about 73 bytes per
+   * rule, loaded without an object per rule, with the topic offsets it stands at) and take NDJSON
+   * if that is what the writer answers; `ndjson`: ask for NDJSON only.
+   */
+  format?: 'binary' | 'ndjson';
 }
+
+/** The media type of the binary deny-list snapshot (`DenyList.toSnapshot`). */
+export const BINARY_SNAPSHOT_TYPE = 'application/vnd.rescind.deny-list';
+
+/** What the writer puts in a binary snapshot's metadata: where its list stands on the topic. */
+export const BinarySnapshotMetaSchema = z.object({
+  format: z.literal('rescind-deny-list-snapshot'),
+  topic: z.string(),
+  /** Per partition, the next offset to read after the state the snapshot holds. */
+  offsets: z.record(z.string().regex(/^\d+$/), z.string().regex(/^\d+$/)),
+  createdAt: z.number(),
+});
+export type BinarySnapshotMeta = z.infer<typeof BinarySnapshotMetaSchema>;
+
+/** A binary snapshot, loaded: the list, and where to resume reading the topic. */
+export interface LoadedBinarySnapshot {
+  list: DenyList;
+  topic: string;
+  offsets: Map<number, bigint>;
+  lastSeq: number;
+  createdAt: number;
+}
+
+/** The snapshot as the writer sent it: one of the two formats. */
+export type FetchedSnapshot =
+  | { format: 'binary'; snapshot: LoadedBinarySnapshot }
+  | { format: 'ndjson'; loaded: LoadedSnapshot };
 
 /** What a loaded snapshot held. */
 export interface LoadedSnapshot {
@@ -49,8 +84,34 @@ export async function loadSnapshot(
   apply: (event: InvalidationEventV1) => void,
   skip: (line: UnreadableLine & { line: number }) => void = () => undefined,
 ): Promise<LoadedSnapshot> {
+  return readNdjson(await requestSnapshot({ ...source, format: 'ndjson' }), apply, skip);
+}
+
+/**
+ * Requests the snapshot in the format `source` prefers and loads whichever the writer sends:
+ * the binary one into a list of its own (all or nothing: a checksum guards it), or NDJSON
+ * through `apply` and `skip` as {@link loadSnapshot} does. Throws what `loadSnapshot` throws.
+ */
+export async function fetchSnapshot(
+  source: SnapshotSource,
+  apply: (event: InvalidationEventV1) => void,
+  skip: (line: UnreadableLine & { line: number }) => void = () => undefined,
+): Promise<FetchedSnapshot> {
+  const response = await requestSnapshot(source);
+  const type = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (type === BINARY_SNAPSHOT_TYPE) {
+    return { format: 'binary', snapshot: await readBinary(response, source) };
+  }
+  return { format: 'ndjson', loaded: await readNdjson(response, apply, skip) };
+}
+
+async function requestSnapshot(source: SnapshotSource): Promise<Response> {
+  const accept =
+    source.format === 'ndjson'
+      ? 'application/x-ndjson'
+      : `${BINARY_SNAPSHOT_TYPE}, application/x-ndjson;q=0.5`;
   const response = await fetch(source.url, {
-    headers: { authorization: `Bearer ${source.token}`, accept: 'application/x-ndjson' },
+    headers: { authorization: `Bearer ${source.token}`, accept },
     signal: AbortSignal.timeout(source.timeoutMs ?? 60_000),
   }).catch((error: unknown) => {
     throw new RevocationConsumerError(
@@ -65,6 +126,61 @@ export async function loadSnapshot(
       `snapshot request failed: HTTP ${response.status}`,
     );
   }
+  return response;
+}
+
+async function readBinary(
+  response: Response,
+  source: SnapshotSource,
+): Promise<LoadedBinarySnapshot> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw new RevocationConsumerError(
+      'snapshot_truncated',
+      `binary snapshot was cut short: ${reasonOf(error)}`,
+      { cause: error },
+    );
+  }
+  let loaded: ReturnType<typeof DenyList.fromSnapshot>;
+  try {
+    loaded = DenyList.fromSnapshot(bytes);
+  } catch (error) {
+    const truncated = error instanceof DenyListSnapshotError && error.code === 'snapshot_truncated';
+    throw new RevocationConsumerError(
+      truncated ? 'snapshot_truncated' : 'snapshot_invalid',
+      `binary snapshot from ${source.url} refused: ${reasonOf(error)}`,
+      { cause: error },
+    );
+  }
+  const meta = BinarySnapshotMetaSchema.safeParse(loaded.meta);
+  if (!meta.success) {
+    throw new RevocationConsumerError(
+      'snapshot_invalid',
+      `binary snapshot metadata is invalid: ${issueReason(meta.error)}`,
+      { cause: meta.error },
+    );
+  }
+  return {
+    list: loaded.list,
+    topic: meta.data.topic,
+    offsets: new Map(
+      Object.entries(meta.data.offsets).map(([partition, offset]) => [
+        Number(partition),
+        BigInt(offset),
+      ]),
+    ),
+    lastSeq: loaded.lastSeq,
+    createdAt: meta.data.createdAt,
+  };
+}
+
+async function readNdjson(
+  response: Response,
+  apply: (event: InvalidationEventV1) => void,
+  skip: (line: UnreadableLine & { line: number }) => void,
+): Promise<LoadedSnapshot> {
   const decoder = new TextDecoder();
   let header: SnapshotHeaderV1 | undefined;
   let end: SnapshotEndV1 | undefined;

@@ -134,6 +134,13 @@ export const EnvSchema = z.object({
    * (DATABASE_POOL_SIZE), so that a backlog of requests never delays publishing.
    */
   OUTBOX_POOL_SIZE: int(1, 20).default(2),
+  /**
+   * Keep a deny-list mirror (the consumer library on the invalidation topic) to serve binary
+   * snapshots from (`Accept: application/vnd.rescind.deny-list`). Off: NDJSON from PostgreSQL only.
+   */
+  SNAPSHOT_MIRROR_ENABLED: bool.default(true),
+  /** A binary snapshot is encoded again once it is older than this (ms); requests share it. */
+  SNAPSHOT_MAX_AGE_MS: int(0, 600_000).default(5000),
   /** Outbox rows published per Kafka request. */
   OUTBOX_BATCH_SIZE: int(1, 10_000).default(500),
   /** Fallback poll interval when no NOTIFY arrives (ms). */

@@ -85,6 +85,7 @@ export function writerConfigFrom(e: Env) {
     },
     bulk: { maxEvents: e.BULK_MAX_EVENTS, bodyLimitBytes: e.BULK_BODY_LIMIT_BYTES },
     auth: { cacheTtlMs: e.AUTH_CACHE_TTL_MS },
+    snapshot: { mirrorEnabled: e.SNAPSHOT_MIRROR_ENABLED, maxAgeMs: e.SNAPSHOT_MAX_AGE_MS },
     outbox: {
       poolSize: e.OUTBOX_POOL_SIZE,
       batchSize: e.OUTBOX_BATCH_SIZE,

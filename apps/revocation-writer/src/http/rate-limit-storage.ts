@@ -16,7 +16,7 @@ const IDLE_WINDOWS = 2;
  * hits of the current window plus the previous window's, weighted by how much of it still lies
  * within the last `ttl`), the estimate Cloudflare and most gateways use.
  *
- * Why not the throttler's default storage (ADR 0010): it keeps one expiry time per hit and scans
+ * Why not the throttler's default storage (docs/adr/0010): it keeps one expiry time per hit and scans
  * them on every request (`filter`, then `Math.min(...hits)`), so its cost per request grows with
  * the limit. At an HR system's burst (thousands of events per second on one credential) the
  * scan was the largest item of the writer's CPU profile. This storage plugs into

@@ -12,6 +12,8 @@ import { DenyList } from '@rescind/rules';
 import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
 import { invalidationEventFor } from '../write-path/rule-events';
 import { RulePolicy } from '../write-path/rule-policy';
+import { DenyListMirror } from '../snapshot/deny-list-mirror';
+import { LocalCommits } from '../write-path/local-commits';
 import { ActiveRulesRepository } from './active-rules.repository';
 import { formParameters, requiredParameter } from './form-parameters';
 import {
@@ -29,7 +31,8 @@ import { TokenVerifier, tokenSha256, type VerifiedJwt } from './token-verifier';
 /**
  * RFC 7662 token introspection for enforcement points that still check centrally. Callers are
  * protected resources with an API credential holding `introspect` (§2.1: the endpoint MUST
- * require authorization). The answer is always fresh: the rules are read on every request.
+ * require authorization). The answer is fresh: from the writer's deny-list mirror once it holds
+ * everything this writer committed, else from PostgreSQL (`isRevoked`).
  */
 @Controller('oauth')
 @UseFilters(OAuthExceptionFilter)
@@ -40,6 +43,8 @@ export class IntrospectionController {
     private readonly verifier: TokenVerifier,
     private readonly rules: ActiveRulesRepository,
     private readonly policy: RulePolicy,
+    private readonly mirror: DenyListMirror,
+    private readonly localCommits: LocalCommits,
   ) {}
 
   /** §2.2: `{"active": false}` and nothing else for any token that is not active, whatever the reason. */
@@ -80,15 +85,21 @@ export class IntrospectionController {
   }
 
   /**
-   * The consumers' own decision: a fresh DenyList holding every active rule that could match the
-   * token, asked the same `check(claims)` an enforcement point asks.
+   * The consumers' own decision, `check(claims)`. Asked of the writer's deny-list mirror (no
+   * PostgreSQL read) when the mirror is caught up, not stale, and has applied every change this
+   * writer committed to a key that could match the token (`LocalCommits`); else of a DenyList of every active rule that could match the token, read from
+   * PostgreSQL now. So an answer never misses what this writer acknowledged, and another
+   * writer's change is missed for no longer than an enforcement point would miss it.
    */
   private async isRevoked(jwt: VerifiedJwt, tokenHash: string): Promise<boolean> {
     const claims = claimsToCheck(jwt, tokenHash);
+    const keys = candidateRuleKeys(claims, this.policy.allowedClaims);
+    const mirror = this.mirror.ready;
+    if (mirror !== undefined && !mirror.brief().stale && this.localCommits.settled(keys)) {
+      return mirror.check(claims).revoked;
+    }
     const list = new DenyList();
-    for (const rule of await this.rules.findActive(
-      candidateRuleKeys(claims, this.policy.allowedClaims),
-    )) {
+    for (const rule of await this.rules.findActive(keys)) {
       list.apply(invalidationEventFor(rule, rule.updatedAt));
     }
     return list.check(claims).revoked;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { configSliceToken, type WriterConfig } from '../config/config';
+import { SnapshotModule } from '../snapshot/snapshot.module';
 import { WritePathModule } from '../write-path/write-path.module';
 import { ActiveRulesRepository } from './active-rules.repository';
 import { GlobalRevocationController } from './global-revocation.controller';
@@ -11,7 +12,7 @@ import { TokenVerifier } from './token-verifier';
 
 /** RFC 7009 revocation, RFC 7662 introspection, OAuth global token revocation. */
 @Module({
-  imports: [WritePathModule],
+  imports: [WritePathModule, SnapshotModule],
   controllers: [
     RevocationController,
     IntrospectionController,

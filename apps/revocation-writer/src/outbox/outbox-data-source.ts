@@ -1,7 +1,8 @@
-import type { OnApplicationShutdown } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { WriterConfig } from '../config/config';
 import { dataSourceOptions } from '../database/data-source';
+import { guardPoolClients } from '../database/pool-errors';
 
 /**
  * The outbox relay's and the heartbeat's own PostgreSQL pool (OUTBOX_POOL_SIZE connections,
@@ -23,6 +24,7 @@ export class OutboxDataSource implements OnApplicationShutdown {
       extra: { ...(options.extra as object), application_name: 'rescind-writer-outbox' },
     });
     await dataSource.initialize();
+    guardPoolClients(dataSource, new Logger(OutboxDataSource.name));
     return new OutboxDataSource(dataSource);
   }
 

@@ -1,11 +1,21 @@
 import { Controller, Get, Req, Res, UseGuards } from '@nestjs/common';
 import type { SnapshotEndV1, SnapshotHeaderV1 } from '@rescind/contracts';
+import { BINARY_SNAPSHOT_TYPE } from '@rescind/revocation-consumer';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { type AuthenticatedRequest, BearerAuthGuard, RequirePermission } from '../auth/auth.guard';
 import { type ReadScope, readScopeOf } from '../auth/permissions';
 import { invalidationEventFor } from '../write-path/rule-events';
+import { InjectConfig, type WriterConfig } from '../config/config';
+import { DenyListMirror } from './deny-list-mirror';
 import { SnapshotRepository } from './snapshot.repository';
+
+/** Whether an Accept header asks for the binary snapshot (and prefers it to NDJSON). */
+function acceptsBinary(accept: string | undefined): boolean {
+  return (accept ?? '')
+    .split(',')
+    .some((range) => range.split(';')[0]!.trim().toLowerCase() === BINARY_SNAPSHOT_TYPE);
+}
 
 const PAGE = 1000;
 
@@ -24,11 +34,35 @@ const PAGE = 1000;
 @Controller('v1/deny-list')
 @UseGuards(BearerAuthGuard)
 export class SnapshotController {
-  constructor(private readonly snapshots: SnapshotRepository) {}
+  constructor(
+    private readonly snapshots: SnapshotRepository,
+    private readonly mirror: DenyListMirror,
+    @InjectConfig('snapshot') private readonly snapshotConfig: WriterConfig['snapshot'],
+  ) {}
 
   @Get('snapshot')
   @RequirePermission('read')
   async snapshot(@Req() request: AuthenticatedRequest, @Res() reply: FastifyReply): Promise<void> {
+    const scope = readScopeOf(request.principal!);
+    // The binary snapshot holds every rule: for readers of every issuer, once the mirror is ready.
+    const binary =
+      scope.issuer === null && acceptsBinary(request.headers.accept)
+        ? this.mirror.snapshot()
+        : undefined;
+    if (binary !== undefined) {
+      void reply.header('vary', 'accept').header('etag', binary.etag);
+      if (request.headers['if-none-match'] === binary.etag) {
+        void reply.status(304).send();
+        return;
+      }
+      void reply
+        .header('content-type', BINARY_SNAPSHOT_TYPE)
+        .header('cache-control', `private, max-age=${Math.floor(this.mirrorMaxAgeSeconds())}`)
+        .header('rescind-snapshot-watermark', String(binary.lastSeq))
+        .header('content-length', String(binary.bytes.length))
+        .send(binary.bytes);
+      return;
+    }
     const header: SnapshotHeaderV1 = {
       v: 1,
       type: 'snapshot',
@@ -39,7 +73,12 @@ export class SnapshotController {
       .header('content-type', 'application/x-ndjson')
       .header('cache-control', 'no-store')
       .header('rescind-snapshot-watermark', String(header.watermark))
-      .send(Readable.from(this.lines(header, readScopeOf(request.principal!))));
+      .header('vary', 'accept')
+      .send(Readable.from(this.lines(header, scope)));
+  }
+
+  private mirrorMaxAgeSeconds(): number {
+    return this.snapshotConfig.maxAgeMs / 1000;
   }
 
   private async *lines(header: SnapshotHeaderV1, scope: ReadScope): AsyncGenerator<string> {

@@ -12,6 +12,7 @@ import type { RuleSpec } from './stored-rule';
 import { UpstreamCallsRepository } from '../upstream/upstream-calls.repository';
 import { AuditRepository } from './audit.repository';
 import { GroupCommit, type Settled } from './group-commit';
+import { LocalCommits } from './local-commits';
 import { PendingWrites } from './pending-writes';
 import { reinstatement } from './reinstatement';
 import { RuleJournal } from './rule-journal';
@@ -78,6 +79,7 @@ export class RecordRevocation {
     private readonly metrics: WriterMetrics,
     @InjectConfig('rules') private readonly rulesConfig: WriterConfig['rules'],
     @InjectConfig('writePath') writePath: WriterConfig['writePath'],
+    private readonly localCommits: LocalCommits,
   ) {
     this.groupCommit = new GroupCommit((commands) => this.executeMany(commands), {
       maxBatch: writePath.maxBatchEvents,
@@ -193,6 +195,9 @@ export class RecordRevocation {
       try {
         const started = performance.now();
         const results = await this.transact(commands, shared);
+        this.localCommits.committed(
+          results.flatMap((r) => (r.duplicate ? [] : [...r.rules, ...(r.reinstatements ?? [])])),
+        );
         this.metrics.transactionEvents.record(commands.length);
         this.metrics.transactionDuration.record((performance.now() - started) / 1000);
         return { results };

@@ -10,6 +10,7 @@ import {
 import type { StoredRule } from './stored-rule';
 import { RuleJournal } from './rule-journal';
 import { RulePolicy } from './rule-policy';
+import { LocalCommits } from './local-commits';
 import { RulesRepository } from './rules.repository';
 import { UUID_TEXT } from '../database/uuid';
 import { activeTraceHeaders, traced } from '../telemetry/traced';
@@ -64,6 +65,7 @@ export class ReinstateRule {
     private readonly journal: RuleJournal,
     private readonly processedEvents: ProcessedEventsRepository,
     private readonly policy: RulePolicy,
+    private readonly localCommits: LocalCommits,
   ) {}
 
   async execute(command: ReinstateCommand): Promise<ReinstateResult> {
@@ -76,6 +78,7 @@ export class ReinstateRule {
       command.traceContext,
       async (span) => {
         const result = await this.transact(command);
+        this.localCommits.committed([result.rule]);
         span.setAttribute('rescind.seq', result.rule.seq);
         span.setAttribute('rescind.duplicate', result.duplicate);
         return result;

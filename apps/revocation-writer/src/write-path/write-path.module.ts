@@ -3,6 +3,7 @@ import { configSliceToken, type WriterConfig } from '../config/config';
 import { OutboxModule } from '../outbox/outbox.module';
 import { AuditRepository } from './audit.repository';
 import { ProcessedEventsRepository } from './processed-events.repository';
+import { LocalCommits } from './local-commits';
 import { RecordRevocation } from './record-revocation';
 import { ReinstateRule } from './reinstate-rule';
 import { RuleJournal } from './rule-journal';
@@ -25,6 +26,7 @@ import { UpstreamWorker } from '../upstream/upstream-worker';
 @Module({
   imports: [OutboxModule],
   providers: [
+    LocalCommits,
     RecordRevocation,
     ReinstateRule,
     RulesRepository,
@@ -43,6 +45,7 @@ import { UpstreamWorker } from '../upstream/upstream-worker';
     },
   ],
   exports: [
+    LocalCommits,
     RecordRevocation,
     ReinstateRule,
     RulePolicy,
