@@ -258,7 +258,7 @@ async function httpBulk(writer: WriterProcess, tag: string): Promise<Run> {
       const sent = performance.now();
       const response = await post(
         agent,
-        `${writer.url}/v1/events/hr/bulk`,
+        `${writer.url}/v1/events/hr/bulk?confirm=true`,
         { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` },
         body,
       );

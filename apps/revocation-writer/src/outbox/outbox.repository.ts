@@ -65,19 +65,43 @@ export class OutboxRepository {
     if (messages.length === 0) {
       return;
     }
-    this.watermark.notified(Date.now());
-    await em.query(
-      `INSERT INTO outbox (seq, topic_key, payload, headers)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[])`,
-      [
+    const { sql, params } = this.enqueueManyStatement(messages, 0);
+    await em.query(sql, params);
+    await em.query(this.notifyStatement(0), this.notifyParams());
+  }
+
+  /**
+   * The insert of {@link enqueueMany}, its parameters numbered from `offset + 1`, for a caller
+   * that writes it with others in one round trip; it must also run {@link notifyStatement}. Tells
+   * the heartbeat's watermark: this writer may commit (and acknowledge) a change it has not read
+   * back yet.
+   */
+  enqueueManyStatement(
+    messages: readonly OutboxMessage[],
+    offset: number,
+  ): { sql: string; params: unknown[] } {
+    if (messages.length > 0) {
+      this.watermark.notified(Date.now());
+    }
+    return {
+      sql: `INSERT INTO outbox (seq, topic_key, payload, headers)
+       SELECT * FROM unnest($${offset + 1}::bigint[], $${offset + 2}::text[], $${offset + 3}::jsonb[], $${offset + 4}::jsonb[])`,
+      params: [
         messages.map((m) => m.seq),
         messages.map((m) => m.key),
         messages.map((m) => JSON.stringify(m.payload)),
         messages.map((m) => JSON.stringify(m.headers)),
       ],
-    );
-    // NOTIFY is delivered only if and when the transaction commits.
-    await em.query(`SELECT pg_notify($1, $2)`, [OUTBOX_CHANNEL, this.database.schema]);
+    };
+  }
+
+  /** Wakes the relay once the transaction commits (NOTIFY is delivered only on commit). */
+  notifyStatement(offset: number): string {
+    return `SELECT pg_notify($${offset + 1}, $${offset + 2})`;
+  }
+
+  notifyParams(): unknown[] {
+    return [OUTBOX_CHANNEL, this.database.schema];
   }
 
   /**

@@ -88,6 +88,18 @@ export class AuditRepository {
     if (entries.length === 0) {
       return;
     }
+    const { sql, params } = this.appendManyStatement(entries, 0);
+    await em.query(sql, params);
+  }
+
+  /**
+   * The statement of {@link appendMany}, its parameters numbered from `offset + 1`: for a caller
+   * that writes it together with others in one round trip (as a data-modifying CTE).
+   */
+  appendManyStatement(
+    entries: readonly AuditEntry[],
+    offset: number,
+  ): { sql: string; params: unknown[] } {
     const columns: unknown[][] = Array.from({ length: 12 }, () => []);
     for (const entry of entries) {
       const rule = entry.after ?? entry.before;
@@ -107,15 +119,16 @@ export class AuditRepository {
       ];
       values.forEach((value, column) => columns[column]!.push(value));
     }
-    await em.query(
-      `INSERT INTO audit_log (actor, actor_role, action, source, source_event_id, occurred_at, revocation_id, rule_key, seq, reason, before, after)
+    const p = (n: number): string => `$${offset + n}`;
+    return {
+      sql: `INSERT INTO audit_log (actor, actor_role, action, source, source_event_id, occurred_at, revocation_id, rule_key, seq, reason, before, after)
        SELECT actor, actor_role, action, source, source_event_id, occurred_at, revocation_id, rule_key, seq, reason, before, after
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                     $7::uuid[], $8::text[], $9::bigint[], $10::text[], $11::jsonb[], $12::jsonb[])
+         FROM unnest(${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::timestamptz[],
+                     ${p(7)}::uuid[], ${p(8)}::text[], ${p(9)}::bigint[], ${p(10)}::text[], ${p(11)}::jsonb[], ${p(12)}::jsonb[])
               WITH ORDINALITY AS e(actor, actor_role, action, source, source_event_id, occurred_at,
                                    revocation_id, rule_key, seq, reason, before, after, ord)
         ORDER BY ord`,
-      columns,
-    );
+      params: columns,
+    };
   }
 }

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { deleteReceivedBefore } from '../database/batched-purge';
 import { rows } from '../database/sql';
 import { IdempotencyConflictError } from '../errors';
-import { PendingWrites } from './pending-writes';
+import { type EventAnswer, PendingWrites } from './pending-writes';
 import type { EventSource } from './revocation-command';
 
 /**
@@ -146,13 +146,6 @@ export class ProcessedEventsRepository {
     }
   }
 
-  /** Stores the answers `pending` holds with their claims (one statement) and empties it. */
-  async flush(em: EntityManager, pending: PendingWrites): Promise<void> {
-    const answers = [...pending.answers.values()];
-    pending.answers.clear();
-    await this.recordAnswers(em, answers);
-  }
-
   /**
    * Claims (source, eventId) for this transaction, after the event's own `claims`. Returns
    * `undefined` when the event is new, or the earlier record when it was processed before. A
@@ -212,16 +205,35 @@ export class ProcessedEventsRepository {
     if (answers.length === 0) {
       return;
     }
-    await em.query(
-      `UPDATE processed_event p SET result = a.result
-         FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS a(source, event_id, result)
+    const { sql, params } = this.answersStatement(answers, 0);
+    await em.query(sql, params);
+  }
+
+  /**
+   * Stores the answers with their claims, its parameters numbered from `offset + 1`, for a
+   * caller that writes it with others in one round trip.
+   */
+  answersStatement(
+    answers: ReadonlyArray<{ source: string; eventId: string; result: unknown }>,
+    offset: number,
+  ): { sql: string; params: unknown[] } {
+    return {
+      sql: `UPDATE processed_event p SET result = a.result
+         FROM unnest($${offset + 1}::text[], $${offset + 2}::text[], $${offset + 3}::jsonb[]) AS a(source, event_id, result)
         WHERE p.source = a.source AND p.event_id = a.event_id`,
-      [
+      params: [
         answers.map((a) => a.source),
         answers.map((a) => a.eventId),
         answers.map((a) => JSON.stringify(a.result)),
       ],
-    );
+    };
+  }
+
+  /** Takes the answers `pending` holds (it no longer holds them). */
+  takeAnswers(pending: PendingWrites): EventAnswer[] {
+    const answers = [...pending.answers.values()];
+    pending.answers.clear();
+    return answers;
   }
 
   /**

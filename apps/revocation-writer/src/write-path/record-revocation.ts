@@ -244,8 +244,15 @@ export class RecordRevocation {
           throw new CommandFailure(index, error);
         }
       }
-      await this.journal.flush(em, pending);
-      await this.processedEvents.flush(em, pending);
+      // Audit entries, outbox rows, the events' answers and the NOTIFY: one round trip.
+      const answers = this.processedEvents.takeAnswers(pending);
+      await this.journal.flushWith(
+        em,
+        pending,
+        answers.length > 0
+          ? (offset) => this.processedEvents.answersStatement(answers, offset)
+          : undefined,
+      );
       return results;
     });
   }

@@ -58,11 +58,47 @@ export class RuleJournal {
     });
   }
 
-  /** Writes what `pending` holds of the journal (in two statements) and empties it. */
+  /** Writes what `pending` holds of the journal and empties it. */
   async flush(em: EntityManager, pending: PendingWrites): Promise<void> {
+    await this.flushWith(em, pending);
+  }
+
+  /**
+   * Writes what `pending` holds of the journal, with `also` (another statement of the same
+   * transaction, parameters from `$1`), in ONE round trip: each part a data-modifying CTE, which
+   * PostgreSQL runs whether or not the final SELECT reads it, then the relay's NOTIFY.
+   */
+  async flushWith(
+    em: EntityManager,
+    pending: PendingWrites,
+    also?: (offset: number) => { sql: string; params: unknown[] },
+  ): Promise<void> {
     const audit = pending.audit.splice(0);
     const outbox = pending.outbox.splice(0);
-    await this.audit.appendMany(em, audit);
-    await this.outbox.enqueueMany(em, outbox);
+    const parts: Array<{ sql: string; params: unknown[] }> = [];
+    let offset = 0;
+    const add = (part: { sql: string; params: unknown[] }): void => {
+      parts.push(part);
+      offset += part.params.length;
+    };
+    if (audit.length > 0) {
+      add(this.audit.appendManyStatement(audit, offset));
+    }
+    if (outbox.length > 0) {
+      add(this.outbox.enqueueManyStatement(outbox, offset));
+    }
+    if (also !== undefined) {
+      add(also(offset));
+    }
+    if (parts.length === 0) {
+      return;
+    }
+    const ctes = parts.map((part, i) => `w${i} AS (${part.sql})`).join(',\n');
+    const params = parts.flatMap((part) => part.params);
+    const final = outbox.length > 0 ? this.outbox.notifyStatement(offset) : 'SELECT 1';
+    await em.query(
+      `WITH ${ctes}\n${final}`,
+      outbox.length > 0 ? [...params, ...this.outbox.notifyParams()] : params,
+    );
   }
 }
