@@ -1,5 +1,6 @@
 import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revocation-consumer';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { Kafka, logLevel } from 'kafkajs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -55,6 +56,31 @@ describe('revocation consumer: snapshot bootstrap and freshness', () => {
     await writer?.stop();
     await schema?.drop();
     await broker?.stop();
+  });
+
+  it('consumes nothing once stopped, even when stop() comes while start() is still bootstrapping', async () => {
+    // Found when writers closing in tests left their deny-list mirror heartbeating: stop() during
+    // the bootstrap (no snapshot: the topic's ends were being fetched) did not keep the stream
+    // from starting afterwards.
+    const c = createRevocationConsumer({
+      brokers: broker.brokers,
+      groupIdPrefix: 'bootstrap-stop-early',
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 500,
+    });
+    const started = c.start();
+    await c.stop();
+    await expect(started).rejects.toMatchObject({ code: 'consumer_stopped' });
+    const admin = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      // Long enough for a stream that started anyway to have joined its group.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const { groups } = await admin.describeGroups([c.groupId]);
+      expect(groups[0]!.members).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('streams the snapshot as NDJSON with a watermark header, to readers only', async () => {

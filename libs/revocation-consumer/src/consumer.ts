@@ -131,6 +131,10 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     this.starting = starting;
     const { topic, logger } = this.settings;
     const partitions = await bootstrap(this.bootstrapSources(), starting.signal);
+    if (this.stopped) {
+      // stop() came while the bootstrap ran: nothing may start consuming after it.
+      throw stoppedBefore('started');
+    }
     const stream = new TopicStream(
       this.kafka,
       topic,
@@ -149,6 +153,11 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
     );
     this.stream = stream;
     await stream.start();
+    if (this.stopped) {
+      // stop() came while the stream was joining its group: leave again, whatever stop() saw.
+      await stream.stop();
+      throw stoppedBefore('started');
+    }
     this.timers = [
       setInterval(() => this.list.pruneExpired(Date.now()), this.settings.pruneIntervalMs),
       setInterval(() => this.updateStaleness(), Math.min(250, this.settings.maxStalenessMs / 4)),
@@ -361,7 +370,7 @@ export class RevocationConsumer extends EventEmitter<ConsumerEvents> {
   }
 }
 
-function stoppedBefore(what: 'ready' | 'fresh'): RevocationConsumerError {
+function stoppedBefore(what: 'ready' | 'fresh' | 'started'): RevocationConsumerError {
   return new RevocationConsumerError(
     'consumer_stopped',
     `revocation consumer stopped before it was ${what}`,

@@ -62,7 +62,10 @@ export class DenyListMirror implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     // Resolves once consuming has started; retries meanwhile while Kafka is away.
     this.consumer?.start().catch((error: unknown) => {
-      this.logger.warn(`deny-list mirror not started: ${String(error)}`);
+      // Stopped with the writer before it was started: nothing to report.
+      if ((error as { code?: unknown }).code !== 'consumer_stopped') {
+        this.logger.warn(`deny-list mirror not started: ${String(error)}`);
+      }
     });
   }
 
