@@ -1,6 +1,10 @@
 import { runInNewContext } from 'node:vm';
 import { DatabaseError } from 'pg';
-import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import {
+  QueryFailedError,
+  QueryRunnerAlreadyReleasedError,
+  QueryRunnerProviderAlreadyReleasedError,
+} from 'typeorm';
 import {
   classifyDatabaseError,
   DatabaseBugError,
@@ -103,10 +107,15 @@ describe(classifyDatabaseError.name, () => {
   it('calls a query runner TypeORM released after its connection died unavailable (found by the chaos tier)', () => {
     // pg_terminate_backend mid-transaction: TypeORM releases the runner, and the next statement
     // of the transaction (or its ROLLBACK) throws this instead of a pg error.
-    const error = new QueryRunnerAlreadyReleasedError();
-    expect(classifyDatabaseError(error)).toBe('unavailable');
-    expect(databaseError(error)).toBeInstanceOf(StorageUnavailableError);
-    expect(httpStatus(databaseError(error)!.code)).toBe(503);
+    for (const error of [
+      new QueryRunnerAlreadyReleasedError(),
+      // The same, from an entity manager whose query runner was released (a fresh CI run's 500).
+      new QueryRunnerProviderAlreadyReleasedError(),
+    ]) {
+      expect(classifyDatabaseError(error)).toBe('unavailable');
+      expect(databaseError(error)).toBeInstanceOf(StorageUnavailableError);
+      expect(httpStatus(databaseError(error)!.code)).toBe(503);
+    }
   });
 
   it("calls a lost connection unavailable when Node's error is from another realm (a socket's, under jest)", () => {

@@ -266,7 +266,7 @@ const UNAVAILABLE_NODE_CODES = new Set([
 // `Query runner already released`: TypeORM's, when the connection of a transaction died under it
 // (a terminated backend) and the transaction's next statement or ROLLBACK still ran.
 const UNAVAILABLE_MESSAGES =
-  /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end|canceling statement due to statement timeout|Query runner already released|Client was closed and is not queryable/i;
+  /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end|canceling statement due to statement timeout|Query runner already released|connection provided by a query runner was already released|Client was closed and is not queryable/i;
 
 /**
  * An Error of any realm: Node's own (a socket's ECONNRESET) are not `instanceof` this module's

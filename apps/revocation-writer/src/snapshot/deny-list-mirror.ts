@@ -31,6 +31,7 @@ export class DenyListMirror implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(DenyListMirror.name);
   private readonly consumer: RevocationConsumer | null;
   private cached: MirrorSnapshot | undefined;
+  private started: Promise<void> | undefined;
 
   constructor(
     @InjectConfig('kafka') kafka: WriterConfig['kafka'],
@@ -61,7 +62,7 @@ export class DenyListMirror implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     // Resolves once consuming has started; retries meanwhile while Kafka is away.
-    this.consumer?.start().catch((error: unknown) => {
+    this.started = this.consumer?.start().catch((error: unknown) => {
       // Stopped with the writer before it was started: nothing to report.
       if ((error as { code?: unknown }).code !== 'consumer_stopped') {
         this.logger.warn(`deny-list mirror not started: ${String(error)}`);
@@ -71,6 +72,8 @@ export class DenyListMirror implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.consumer?.stop();
+    // A start() still under way leaves its group too before the writer counts as closed.
+    await this.started;
   }
 
   /** The mirror's consumer, once it caught up with the topic; else undefined. */
