@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { createRevocationConsumer, type RevocationConsumer } from '@rescind/revocation-consumer';
 import { createNoopMeter } from '@opentelemetry/api';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InjectConfig, type WriterConfig } from '../config/config';
 import { LocalCommits } from '../write-path/local-commits';
 
@@ -72,8 +73,9 @@ export class DenyListMirror implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.consumer?.stop();
-    // A start() still under way leaves its group too before the writer counts as closed.
-    await this.started;
+    // A start() under way leaves its group too before the writer counts as closed; bounded, for
+    // a start() still waiting on an unreachable broker (kafkajs' connection retries).
+    await Promise.race([this.started, sleep(2000, undefined, { ref: false })]);
   }
 
   /** The mirror's consumer, once it caught up with the topic; else undefined. */
