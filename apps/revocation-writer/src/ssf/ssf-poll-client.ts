@@ -46,7 +46,20 @@ export async function requestSets(
   stop: AbortSignal,
 ): Promise<PollResponse> {
   const timeoutMs = poll.timeoutMs;
-  const response = await post(poll, body, stop, timeoutMs);
+  const deadline = new Deadline(stop, timeoutMs);
+  try {
+    return await pollResponse(poll, await post(poll, body, deadline.signal, timeoutMs), timeoutMs);
+  } finally {
+    deadline.clear();
+  }
+}
+
+/** Reads and checks the answer to a poll request, under the request's deadline. */
+async function pollResponse(
+  poll: PollConfig,
+  response: Response,
+  timeoutMs: number,
+): Promise<PollResponse> {
   if (!response.ok) {
     throw new PollFailedError(
       `transmitter answered ${response.status}${await errorOf(response, poll.maxResponseBytes, timeoutMs)}`,
@@ -93,20 +106,66 @@ export async function sendReport(
   timeoutMs: number,
 ): Promise<void> {
   const body: PollRequest = { ...report, maxEvents: 0, returnImmediately: true };
-  const response = await post(poll, body, new AbortController().signal, timeoutMs);
-  if (!response.ok) {
-    throw new PollFailedError(
-      `transmitter answered ${response.status}${await errorOf(response, poll.maxResponseBytes, timeoutMs)}`,
-    );
+  const deadline = new Deadline(new AbortController().signal, timeoutMs);
+  try {
+    const response = await post(poll, body, deadline.signal, timeoutMs);
+    if (!response.ok) {
+      throw new PollFailedError(
+        `transmitter answered ${response.status}${await errorOf(response, poll.maxResponseBytes, timeoutMs)}`,
+      );
+    }
+    await discard(response);
+  } finally {
+    deadline.clear();
   }
-  await discard(response);
 }
 
-/** POSTs a poll request; the signal (stop or timeout) also ends reading the response body. */
+/**
+ * The signal of one request, response body included: aborted at `stop`, or with a
+ * `TimeoutError` after `timeoutMs`.
+ *
+ * Not `AbortSignal.any([stop, AbortSignal.timeout(ms)])`: on Node 20 the signal that combines
+ * them can lose its sources in a garbage collection and then never aborts (nodejs/node#55428,
+ * nodejs/undici#4068), and a poll the transmitter never answers hangs the poller for good. Here
+ * the timer holds the controller, so nothing the request needs is only weakly held.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly onStop = (): void => this.controller.abort(this.stop.reason);
+
+  constructor(
+    private readonly stop: AbortSignal,
+    timeoutMs: number,
+  ) {
+    this.timer = setTimeout(
+      () =>
+        this.controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
+    if (stop.aborted) {
+      this.onStop();
+    } else {
+      stop.addEventListener('abort', this.onStop, { once: true });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The request is over: no timer left running, no listener left on a long-lived signal. */
+  clear(): void {
+    clearTimeout(this.timer);
+    this.stop.removeEventListener('abort', this.onStop);
+  }
+}
+
+/** POSTs a poll request; the signal (stop or deadline) also ends reading the response body. */
 async function post(
   poll: PollConfig,
   body: PollRequest,
-  stop: AbortSignal,
+  signal: AbortSignal,
   timeoutMs: number,
 ): Promise<Response> {
   try {
@@ -120,7 +179,7 @@ async function post(
       body: JSON.stringify(body),
       // A redirect could carry the Authorization header elsewhere: refuse to follow one.
       redirect: 'error',
-      signal: AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)]),
+      signal,
     });
   } catch (error) {
     throw new PollFailedError(
