@@ -14,8 +14,9 @@ import {
 } from '../support/chaos/load';
 import type { Acknowledgement } from '../support/chaos/oracle';
 import { acknowledgedMore, ChaosRun, stopChaos } from '../support/chaos/run';
+import { OutboxWindow } from '../support/chaos/outbox-window';
 import { WriterProcess } from '../support/chaos/writer-process';
-import { testTopics } from '../support/kafka';
+import { collectTopic, testTopics } from '../support/kafka';
 import { connectToSchema } from '../support/postgres';
 import { waitFor } from '../support/wait-for';
 import { INGEST_TOKEN, type RunningWriter } from '../support/writer';
@@ -33,7 +34,8 @@ jest.setTimeout(150_000);
 
 /**
  * Promises 1, 2 and 3 when the writer itself dies: SIGKILLed (a process of its own, `main.ts`)
- * in the middle of HTTP ingest and in the middle of Kafka ingest, and two writers racing on the
+ * in the middle of HTTP ingest, in the middle of Kafka ingest, and between the broker's
+ * acknowledgement of an outbox batch and marking it published; and two writers racing on the
  * same keys and the same events. The replacement writer shares the schema, the topics and the
  * input consumer group.
  */
@@ -204,5 +206,88 @@ describe('chaos: the writer', () => {
          WHERE rule_key LIKE '%race-user-%' AND seq IS NOT NULL GROUP BY rule_key) v`,
     );
     expect(rows[0]!.versions).toBeGreaterThan(1);
+  });
+
+  /**
+   * The relay's one step no transaction guards: Kafka has acknowledged a batch, the rows are not
+   * marked published yet (`publishPending`). A writer killed there leaves them pending, so its
+   * replacement publishes them a second time; enforcement points must apply them once (they apply
+   * by `seq`). The window is a few milliseconds; {@link OutboxWindow} widens it from outside and
+   * shows the relay waiting in it before the kill.
+   */
+  it('SIGKILLed between the broker acknowledging a batch and marking it published: republished, applied once', async () => {
+    const topic = await collectTopic(env.brokers, topics.names.invalidations);
+    const window = await OutboxWindow.open(env.schema);
+    /** Per seq of `seqs`, how many records of its rule version the topic holds (heartbeats aside). */
+    const copies = (seqs: number[]): number[] => {
+      const count = new Map<number, number>();
+      for (const { value } of topic.messages) {
+        const event = value as { type?: unknown; seq?: unknown } | null;
+        if (event !== null && event.type !== 'heartbeat' && typeof event.seq === 'number') {
+          count.set(event.seq, (count.get(event.seq) ?? 0) + 1);
+        }
+      }
+      return seqs.map((seq) => count.get(seq) ?? 0);
+    };
+    try {
+      const load = new HttpLoad({
+        url: () => writer?.url ?? null,
+        prefix: 'kill-acked',
+        iss: ISS,
+        ratePerSecond: 80,
+      }).start();
+      const run = new ChaosRun(
+        'writer SIGKILL between the broker acknowledgement and marking the outbox published',
+        env.db,
+        [load],
+        eps,
+        watcherDb,
+      );
+      await acknowledgedMore(load, 40);
+      await window.holdRelay(); // the relay publishes nothing; acknowledged rows pile up
+      await waitFor(
+        'acknowledged revocations pending in the outbox',
+        async () => (await window.unpublished()).length >= 40,
+      );
+      const batch = await window.freezeOutbox(); // no row commits from here on
+      expect(batch.length).toBeGreaterThanOrEqual(40);
+      expect(batch.length).toBeLessThan(500); // one relay pass takes them all (OUTBOX_BATCH_SIZE)
+      const released = Date.now();
+      await window.releaseRelay();
+      // Its UPDATE runs only once Kafka acknowledged the batch; the SHARE lock holds it there.
+      const relay = await window.waitForBlockedRelay(8000);
+      const waitedFor = Date.now() - released;
+      const dead = writer!;
+      writer = null;
+      await dead.kill();
+      process.stdout.write(
+        `[chaos] relay (backend ${relay.pid}) waited on ${relay.waitEvent} ${waitedFor} ms after the release, SIGKILLed there; batch of ${batch.length}: seqs ${batch[0]}..${batch.at(-1)}\n`,
+      );
+
+      // The dead relay's transaction still holds every row of the batch, none marked; it ends
+      // (rolled back) once its UPDATE gets the lock and the server finds the client gone.
+      expect(await window.lockedByOthers(batch)).toEqual(batch);
+      expect(await window.stillUnpublished(batch)).toEqual(batch);
+      await window.thaw();
+      await window.waitForBackendGone(relay.pid);
+      expect(await window.stillUnpublished(batch)).toEqual(batch);
+      // Yet the broker had acknowledged it: every record of the batch is on the topic, once.
+      await waitFor('the acknowledged batch on the topic', () => copies(batch).every((n) => n > 0));
+      expect(copies(batch)).toEqual(batch.map(() => 1));
+
+      await startOurWriter(); // its relay publishes the batch again
+      await waitFor('the batch published again', () => copies(batch).every((n) => n > 1));
+      await acknowledgedMore(load, 40);
+      await load.stop();
+
+      const verdict = await run.finish(eps);
+      expect(load.unexpected).toEqual([]);
+      expectNoViolation(verdict); // applied once: every point holds exactly PostgreSQL's versions
+      expect(await window.stillUnpublished(batch)).toEqual([]);
+      expect(copies(batch)).toEqual(batch.map(() => 2));
+    } finally {
+      await window.close();
+      await topic.stop();
+    }
   });
 });
