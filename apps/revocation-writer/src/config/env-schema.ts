@@ -81,6 +81,14 @@ export const EnvSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: int(100, 60_000).default(3000),
   /** Statement timeout for the writer's queries (ms). */
   DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /**
+   * PostgreSQL ends a session of the writer that stays idle inside a transaction this long (ms),
+   * which releases its locks: a writer cut off mid-transaction (its host gone, a network
+   * partition) would otherwise keep the relay's lock, and with it every other writer's relay
+   * from publishing, until TCP gives up (hours). Only the relay waits inside a transaction, on
+   * Kafka's acknowledgement; a send that outlasts this is rolled back and sent again.
+   */
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
 
   /** Kafka bootstrap servers, comma separated. */
   KAFKA_BROKERS: list.default(['127.0.0.1:9092']),

@@ -38,6 +38,7 @@ export function dataSourceOptions(
       max: poolSize,
       connectionTimeoutMillis: config.connectTimeoutMs,
       statement_timeout: config.statementTimeoutMs,
+      idle_in_transaction_session_timeout: config.idleInTransactionTimeoutMs,
       // Unqualified table names resolve inside the configured schema.
       options: `-c search_path=${config.schema}`,
       application_name: 'rescind-writer',
