@@ -21,16 +21,22 @@
  * Needs PostgreSQL on 127.0.0.1:5432 (TEST_DATABASE_URL), Java 17 and Maven.
  */
 import { topicSpecs, Topics } from '@rescind/contracts';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { KafkaBroker } from '../tools/kafka/broker';
 import { createTestSchema, type TestSchema } from '../test/support/postgres';
 import { machine, percentile } from './report';
+import {
+  BENCH_TOKEN as TOKEN,
+  cpuSeconds,
+  load,
+  post,
+  startWriterProcess as startWriter,
+  type WriterProcess,
+} from './system';
 
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'http,bulk,kafka').split(',');
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map(Number);
@@ -39,121 +45,12 @@ const BULK_SIZE = Number(process.env.BENCH_BULK_SIZE ?? 500);
 const BULK_SECONDS = Number(process.env.BENCH_BULK_SECONDS ?? SECONDS);
 const KAFKA_EVENTS = Number(process.env.BENCH_KAFKA_EVENTS ?? 50_000);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+
+/** The writer as `main.ts` runs it, profiled with BENCH_CPU_PROF. */
+const startWriterProcess = (schema: TestSchema, brokers: string[], env: Record<string, string>) =>
+  startWriter(schema, brokers, env, CPU_PROF !== undefined ? { cpuProfileDir: CPU_PROF } : {});
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
-const TOKEN = 'bench-ingest-token-0123456789abcdef0123456789';
 const ISS = 'https://idp.example.com';
-
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-
-/** One POST on a keep-alive agent: status and body text (node:http: the cheapest client here). */
-function post(
-  agent: Agent,
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-      );
-      response.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-interface WriterProcess {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** The writer as `main.ts` runs it, with the production defaults except where named. */
-async function startWriterProcess(
-  schema: TestSchema,
-  brokers: string[],
-  env: Record<string, string>,
-): Promise<WriterProcess> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const args = [
-    ...(CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
-    // As production runs it (`npm run build`): ts-node would load `repl`, and with it `domain`,
-    // which slows every EventEmitter.emit of the process.
-    ...(process.env.BENCH_WRITER === 'ts'
-      ? [
-          '-r',
-          'ts-node/register/transpile-only',
-          '-r',
-          'tsconfig-paths/register',
-          'apps/revocation-writer/src/main.ts',
-        ]
-      : [process.env.BENCH_WRITER_MAIN ?? 'dist/apps/revocation-writer/main.js']),
-  ];
-  const child = spawn(process.execPath, args, {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: schema.url,
-      DATABASE_SCHEMA: schema.schema,
-      KAFKA_BROKERS: brokers.join(','),
-      INGEST_BEARER_TOKEN: TOKEN,
-      RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
-      RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: '1000000',
-      OTEL_TRACES_EXPORTER: 'none',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(`the writer exited with ${child.exitCode}`);
-    }
-    const ready = await fetch(`${url}/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) {
-      break;
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error('the writer did not become ready within 60 s');
-    }
-    await sleep(200);
-  }
-  return {
-    url,
-    child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-/** User and system CPU seconds of a process so far (Linux /proc). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function termination(id: string, subject: string): Record<string, unknown> {
   return {

@@ -60,7 +60,8 @@ export class IntrospectionController {
     const token = requiredParameter(parameters, 'token');
     // token_type_hint is ignored as at revocation. Opaque tokens are never active: Rescind does
     // not issue them, so it cannot know they are valid, only that they were revoked.
-    const verification = await this.verifier.verify(token);
+    const sha256 = tokenSha256(token).base64url;
+    const verification = await this.verifier.verify(token, sha256);
     if (verification.status === 'unavailable') {
       this.logger.warn(`cannot verify a token: ${verification.reason}`);
       throw new OAuthError(
@@ -78,7 +79,7 @@ export class IntrospectionController {
     if (bound !== undefined && bound !== verification.jwt.issuer.issuer) {
       return INACTIVE;
     }
-    if (await this.isRevoked(verification.jwt, tokenSha256(token).base64url)) {
+    if (await this.isRevoked(verification.jwt, sha256)) {
       return INACTIVE;
     }
     return introspectionResponse(verification.jwt);

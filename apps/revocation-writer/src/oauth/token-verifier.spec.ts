@@ -1,4 +1,12 @@
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT, UnsecuredJWT } from 'jose';
+import {
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  SignJWT,
+  UnsecuredJWT,
+} from 'jose';
 import type { IssuerConfig } from '../config/config';
 import { decodeJwtPayload, TokenVerifier, tokenSha256 } from './token-verifier';
 
@@ -113,5 +121,102 @@ describe(tokenSha256.name, () => {
       hex,
       base64url: Buffer.from(hex, 'hex').toString('base64url'),
     });
+  });
+});
+
+describe('TokenVerifier: verified tokens remembered', () => {
+  const T0 = 1_800_000_000_000; // ms, a fixed "now"
+  let clock: number;
+  let lookups: number;
+  let verifier: TokenVerifier;
+  let signingKey: Awaited<ReturnType<typeof keyPair>>;
+  let forger: Awaited<ReturnType<typeof keyPair>>;
+  const seconds = (ms: number) => Math.floor(ms / 1000);
+  const issuer = (): IssuerConfig => ({
+    issuer: ISS,
+    jwks: { keys: [signingKey.jwk] },
+    algorithms: ['ES256'],
+    tokenClaims: [],
+    sessionLifetimeSeconds: 14 * 86_400,
+    refreshTokenLifetimeSeconds: 14 * 86_400,
+    maxTokenLifetimeSeconds: 3600,
+  });
+  /** The issuer's keys, counting every time a signature is actually checked against them. */
+  const counted = (): JWTVerifyGetKey => {
+    const keys = createLocalJWKSet({ keys: [signingKey.jwk] });
+    return (header, token) => {
+      lookups += 1;
+      return keys(header, token);
+    };
+  };
+
+  beforeAll(async () => {
+    signingKey = await keyPair('k1');
+    forger = await keyPair('k1');
+  });
+
+  beforeEach(() => {
+    clock = T0;
+    lookups = 0;
+    verifier = new TokenVerifier([issuer()], { now: () => clock, keySet: counted, maxVerified: 2 });
+  });
+
+  const sign = (claims: JWTPayload, key = signingKey.privateKey) =>
+    new SignJWT({ iss: ISS, iat: seconds(T0), exp: seconds(T0) + 600, ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .sign(key);
+
+  it('checks the signature of a token once a minute at most, and answers the same', async () => {
+    const token = await sign({ sub: 'alice' });
+    const first = await verifier.verify(token);
+    clock += 59_000;
+    const again = await verifier.verify(token, tokenSha256(token).base64url);
+    expect(again).toEqual(first);
+    expect(first).toMatchObject({ status: 'valid', jwt: { payload: { sub: 'alice' } } });
+    expect(lookups).toBe(1);
+
+    clock += 2000; // past the minute: verified again
+    expect(await verifier.verify(token)).toMatchObject({ status: 'valid' });
+    expect(lookups).toBe(2);
+  });
+
+  it('never answers valid past exp: the token is verified again, and expired', async () => {
+    const token = await sign({ sub: 'bob', exp: seconds(T0) + 30 });
+    expect(await verifier.verify(token)).toMatchObject({ status: 'valid' });
+    clock += 36_000; // exp + the 5 s tolerance has passed, the minute has not
+    expect(await verifier.verify(token)).toMatchObject({ status: 'expired' });
+    expect(lookups).toBe(2);
+  });
+
+  it('remembers nothing that was not valid: a forgery is checked, and refused, every time', async () => {
+    const forged = await sign({ sub: 'alice' }, forger.privateKey);
+    expect(await verifier.verify(forged)).toMatchObject({ status: 'invalid' });
+    expect(await verifier.verify(forged)).toMatchObject({ status: 'invalid' });
+    expect(lookups).toBe(2);
+  });
+
+  it('keeps at most maxVerified tokens, the oldest leaving first', async () => {
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => sign({ sub })));
+    for (const token of [a!, b!, c!]) {
+      await verifier.verify(token);
+    }
+    expect(lookups).toBe(3);
+    await verifier.verify(c!);
+    await verifier.verify(b!);
+    expect(lookups).toBe(3);
+    await verifier.verify(a!); // evicted by c
+    expect(lookups).toBe(4);
+  });
+
+  it('verifies every time with verifiedTtlMs 0', async () => {
+    const uncached = new TokenVerifier([issuer()], {
+      now: () => clock,
+      verifiedTtlMs: 0,
+      keySet: counted,
+    });
+    const token = await sign({ sub: 'carol' });
+    await uncached.verify(token);
+    await uncached.verify(token);
+    expect(lookups).toBe(2);
   });
 });
