@@ -18,6 +18,19 @@ async function keyPair(kid: string) {
   return { privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
 }
 
+/** The test issuer, its keys inline (or at `keys`, a JWKS URL). */
+function issuerOf(keys: Record<string, unknown> | string): IssuerConfig {
+  return {
+    issuer: ISS,
+    ...(typeof keys === 'string' ? { jwksUri: keys } : { jwks: { keys: [keys] } }),
+    algorithms: ['ES256'],
+    tokenClaims: [],
+    sessionLifetimeSeconds: 14 * 86_400,
+    refreshTokenLifetimeSeconds: 14 * 86_400,
+    maxTokenLifetimeSeconds: 3600,
+  };
+}
+
 describe(TokenVerifier.name, () => {
   let signingKey: Awaited<ReturnType<typeof keyPair>>;
   let otherKey: Awaited<ReturnType<typeof keyPair>>;
@@ -26,16 +39,7 @@ describe(TokenVerifier.name, () => {
   beforeAll(async () => {
     signingKey = await keyPair('k1');
     otherKey = await keyPair('k1'); // same kid, other key: a forgery
-    const issuer: IssuerConfig = {
-      issuer: ISS,
-      jwks: { keys: [signingKey.jwk] },
-      algorithms: ['ES256'],
-      tokenClaims: [],
-      sessionLifetimeSeconds: 14 * 86_400,
-      refreshTokenLifetimeSeconds: 14 * 86_400,
-      maxTokenLifetimeSeconds: 3600,
-    };
-    verifier = new TokenVerifier([issuer]);
+    verifier = new TokenVerifier([issuerOf(signingKey.jwk)]);
   });
 
   const sign = (claims: JWTPayload, key = signingKey.privateKey) =>
@@ -84,18 +88,8 @@ describe(TokenVerifier.name, () => {
   });
 
   it('says unavailable, not invalid, when the key endpoint cannot be reached', async () => {
-    const unreachable = new TokenVerifier([
-      {
-        issuer: ISS,
-        // Port 9 (discard) on loopback: nothing listens, the connection is refused.
-        jwksUri: 'http://127.0.0.1:9/jwks.json',
-        algorithms: ['ES256'],
-        tokenClaims: [],
-        sessionLifetimeSeconds: 14 * 86_400,
-        refreshTokenLifetimeSeconds: 14 * 86_400,
-        maxTokenLifetimeSeconds: 3600,
-      },
-    ]);
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    const unreachable = new TokenVerifier([issuerOf('http://127.0.0.1:9/jwks.json')]);
     expect(await unreachable.verify(await sign({ sub: 'alice' }))).toMatchObject({
       status: 'unavailable',
     });
@@ -132,15 +126,6 @@ describe('TokenVerifier: verified tokens remembered', () => {
   let signingKey: Awaited<ReturnType<typeof keyPair>>;
   let forger: Awaited<ReturnType<typeof keyPair>>;
   const seconds = (ms: number) => Math.floor(ms / 1000);
-  const issuer = (): IssuerConfig => ({
-    issuer: ISS,
-    jwks: { keys: [signingKey.jwk] },
-    algorithms: ['ES256'],
-    tokenClaims: [],
-    sessionLifetimeSeconds: 14 * 86_400,
-    refreshTokenLifetimeSeconds: 14 * 86_400,
-    maxTokenLifetimeSeconds: 3600,
-  });
   /** The issuer's keys, counting every time a signature is actually checked against them. */
   const counted = (): JWTVerifyGetKey => {
     const keys = createLocalJWKSet({ keys: [signingKey.jwk] });
@@ -158,7 +143,11 @@ describe('TokenVerifier: verified tokens remembered', () => {
   beforeEach(() => {
     clock = T0;
     lookups = 0;
-    verifier = new TokenVerifier([issuer()], { now: () => clock, keySet: counted, maxVerified: 2 });
+    verifier = new TokenVerifier([issuerOf(signingKey.jwk)], {
+      now: () => clock,
+      keySet: counted,
+      maxVerified: 2,
+    });
   });
 
   const sign = (claims: JWTPayload, key = signingKey.privateKey) =>
@@ -209,7 +198,7 @@ describe('TokenVerifier: verified tokens remembered', () => {
   });
 
   it('verifies every time with verifiedTtlMs 0', async () => {
-    const uncached = new TokenVerifier([issuer()], {
+    const uncached = new TokenVerifier([issuerOf(signingKey.jwk)], {
       now: () => clock,
       verifiedTtlMs: 0,
       keySet: counted,
