@@ -600,7 +600,10 @@ async function sustainedScenario(system: System, eps: EnforcementPoint[]): Promi
   );
   const writerCpu = await cpuSeconds(system.writer.child.pid!);
   const epCpu = await Promise.all(eps.map((ep) => cpuSeconds(ep.pid)));
-  const publishBefore = await writerHistogram(system.writer, 'rescind_outbox_publish_latency');
+  const publishBefore = await writerHistogram(
+    system.writer,
+    'rescind_outbox_publish_latency_seconds',
+  );
   const total = RATE * SECONDS;
   const { start, offeredSeconds, sentAt, ackedAt, refused, lateSends } = await offer(
     system,
@@ -613,7 +616,7 @@ async function sustainedScenario(system: System, eps: EnforcementPoint[]): Promi
   // The writer's half of 202 → applied: its commit → the broker's acknowledgement of the record.
   const publish = histogramBounds(
     publishBefore,
-    await writerHistogram(system.writer, 'rescind_outbox_publish_latency'),
+    await writerHistogram(system.writer, 'rescind_outbox_publish_latency_seconds'),
   );
   const sendToAck = spread(acked.map((s) => msBetween(sentAt.get(s)!, ackedAt.get(s)!)));
   // Per second of the run: is the tail a warm-up, a stall, or spread over the whole run?
@@ -688,7 +691,7 @@ async function sustainedScenario(system: System, eps: EnforcementPoint[]): Promi
   record({
     scenario: 'sustained',
     figure: "writer's commit → broker acknowledgement (its histogram)",
-    value: `p50 ≤ ${publish.p50AtMost} ms, p99 ≤ ${publish.p99AtMost} ms (${publish.n.toLocaleString('en')} records)`,
+    value: `p50 ≤ ${publish.p50AtMost * 1000} ms, p99 ≤ ${publish.p99AtMost * 1000} ms (${publish.n.toLocaleString('en')} records)`,
     gate,
   });
   record({

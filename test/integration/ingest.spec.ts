@@ -189,7 +189,9 @@ describe('POST /v1/events/hr', () => {
       );
       const text = await waitFor('a published message to be measured', async () => {
         const body = await (await fetch(`${writer.url}/metrics`)).text();
-        return /rescind_outbox_publish_latency_count\S* [1-9]/.test(body) ? body : undefined;
+        return /rescind_outbox_publish_latency_seconds_count\S* [1-9]/.test(body)
+          ? body
+          : undefined;
       });
       expect(text).toMatch(
         /rescind_events_ingested_total\{source="hr",outcome="accepted"[^}]*\} [1-9]/,
@@ -198,7 +200,26 @@ describe('POST /v1/events/hr', () => {
         /rescind_events_ingested_total\{source="hr",outcome="duplicate"[^}]*\} [1-9]/,
       );
       expect(text).toMatch(/rescind_outbox_pending\{[^}]*\} \d+/);
-      expect(text).toMatch(/rescind_outbox_oldest_age\{[^}]*\} \d+/);
+      expect(text).toMatch(/rescind_outbox_oldest_age_seconds\{[^}]*\} \d+/);
+      // Seconds: a publish on this machine takes milliseconds, so nearly all of it is under 1 s.
+      const count = Number(
+        /^rescind_outbox_publish_latency_seconds_count\S* (\d+)$/m.exec(text)![1],
+      );
+      const underOne = Number(
+        /^rescind_outbox_publish_latency_seconds_bucket\{[^}]*le="1"[^}]*\} (\d+)$/m.exec(text)![1],
+      );
+      expect(underOne).toBe(count);
+      expect(text).not.toMatch(/^# UNIT \S+ ms$/m);
+    });
+
+    it('names its service and instance in target_info, and measures its process and runtime', async () => {
+      const text = await (await fetch(`${writer.url}/metrics`)).text();
+      const target = /^target_info\{([^}]*)\} 1$/m.exec(text)?.[1] ?? '';
+      expect(target).toMatch(/(^|,)service_name="rescind-writer"(,|$)/);
+      expect(target).toMatch(/(^|,)service_instance_id="[0-9a-f-]{36}"(,|$)/);
+      expect(text).toMatch(/^process_cpu_time_total\{[^}]*\} [\d.]+$/m);
+      expect(text).toMatch(/^process_memory_usage\{[^}]*\} [1-9]\d*$/m);
+      expect(text).toMatch(/^nodejs_eventloop_utilization\{[^}]*\} [\d.e-]+$/m);
     });
   });
 

@@ -98,7 +98,7 @@ export class MessageApplier {
       const now = Date.now();
       this.lastAppliedAt = now;
       const latencyMs = now - message.committedAt;
-      this.latency.record(latencyMs);
+      this.latency.record(latencyMs / 1000);
       this.outlets.rule({ rule: applied, latencyMs });
     }
   }

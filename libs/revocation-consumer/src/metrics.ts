@@ -21,7 +21,8 @@ export interface MetricSources {
 
 /**
  * The consumer's OpenTelemetry instruments: the propagation latency histogram, and observable
- * gauges and counters that read the consumer's state only when a metrics SDK collects.
+ * gauges and counters that read the consumer's state only when a metrics SDK collects. Times are
+ * in seconds, with `_seconds` in the name (Prometheus' base units, as the writer's).
  *
  * The meter is taken when the consumer is created, not when the module is loaded: the metrics
  * API has no proxy, so a host that sets up its metrics SDK after importing this library still
@@ -33,9 +34,14 @@ export class ConsumerMetrics {
 
   constructor(sources: MetricSources, provider: MeterProvider = metrics) {
     const meter = provider.getMeter('rescind-revocation-consumer');
-    this.latency = meter.createHistogram('rescind.consumer.propagation_latency', {
+    this.latency = meter.createHistogram('rescind.consumer.propagation_latency_seconds', {
       description: "Time from the writer's commit to the consumer's apply",
-      unit: 'ms',
+      unit: 's',
+      advice: {
+        explicitBucketBoundaries: [
+          0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+        ],
+      },
     });
     const observe = (instrument: Observable, callback: ObservableCallback): void => {
       instrument.addCallback(callback);
@@ -48,28 +54,28 @@ export class ConsumerMetrics {
       (r) => r.observe(sources.rules()),
     );
     observe(
-      meter.createObservableGauge('rescind.consumer.heartbeat_age', {
+      meter.createObservableGauge('rescind.consumer.heartbeat_age_seconds', {
         description: 'Age of the last heartbeat per partition',
-        unit: 'ms',
+        unit: 's',
       }),
       (r) => {
         for (const p of sources.partitions()) {
           if (p.heartbeatAgeMs !== null) {
-            r.observe(p.heartbeatAgeMs, { partition: p.partition });
+            r.observe(p.heartbeatAgeMs / 1000, { partition: p.partition });
           }
         }
       },
     );
     observe(
-      meter.createObservableGauge('rescind.consumer.staleness', {
+      meter.createObservableGauge('rescind.consumer.staleness_seconds', {
         description:
           'At most how long ago a revocation was acknowledged that the list may still miss (absent: no proof yet)',
-        unit: 'ms',
+        unit: 's',
       }),
       (r) => {
         const staleness = sources.stalenessMs();
         if (staleness !== null) {
-          r.observe(staleness);
+          r.observe(staleness / 1000);
         }
       },
     );

@@ -2,15 +2,24 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Counter, Histogram, ObservableGauge } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { telemetryResource } from '../telemetry/resource';
+import { startProcessMetrics } from './process-metrics';
 
 /**
  * The writer's own metrics, served for Prometheus at GET /metrics. A meter provider of its own
- * (not the global one), so the endpoint works whatever the OTEL_* exporters are set to.
+ * (not the global one), so the endpoint works whatever the OTEL_* exporters are set to. Times
+ * are in seconds, with `_seconds` in the name (Prometheus' base units). `target_info` names the
+ * service (OTEL_SERVICE_NAME, else `rescind-writer`) and its instance; the process' CPU and
+ * memory and the Node runtime (event loop delay, heap, GC) are measured as well.
  */
 @Injectable()
 export class WriterMetrics implements OnModuleDestroy {
   private readonly reader = new PrometheusExporter({ preventServerStart: true });
-  private readonly provider = new MeterProvider({ readers: [this.reader] });
+  private readonly provider = new MeterProvider({
+    readers: [this.reader],
+    resource: telemetryResource('rescind-writer'),
+  });
+  private readonly stopProcessMetrics = startProcessMetrics(this.provider);
   private readonly serializer = new PrometheusSerializer();
   private readonly meter = this.provider.getMeter('rescind-writer');
   /** Events (and operator/OAuth requests) by source and outcome. */
@@ -19,7 +28,7 @@ export class WriterMetrics implements OnModuleDestroy {
   readonly transactionEvents: Histogram;
   /** Duration of one committed write transaction, BEGIN to COMMIT (seconds). */
   readonly transactionDuration: Histogram;
-  /** From the writer's commit to the broker's acknowledgement. */
+  /** From the writer's commit to the broker's acknowledgement (seconds). */
   readonly publishLatency: Histogram;
   /** RFC 8936 poll requests by transmitter and outcome (`ok` or `failed`). */
   readonly ssfPolls: Counter;
@@ -56,11 +65,13 @@ export class WriterMetrics implements OnModuleDestroy {
         explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       },
     });
-    this.publishLatency = meter.createHistogram('rescind_outbox_publish_latency', {
+    this.publishLatency = meter.createHistogram('rescind_outbox_publish_latency_seconds', {
       description: "Time from a rule change's commit to the broker's acknowledgement",
-      unit: 'ms',
+      unit: 's',
       advice: {
-        explicitBucketBoundaries: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30_000],
+        explicitBucketBoundaries: [
+          0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30,
+        ],
       },
     });
     this.ssfPolls = meter.createCounter('rescind_ssf_polls', {
@@ -88,9 +99,9 @@ export class WriterMetrics implements OnModuleDestroy {
     this.outboxPending = meter.createObservableGauge('rescind_outbox_pending', {
       description: 'Outbox messages not yet published',
     });
-    this.outboxOldestAge = meter.createObservableGauge('rescind_outbox_oldest_age', {
-      description: 'Age of the oldest unpublished outbox message',
-      unit: 'ms',
+    this.outboxOldestAge = meter.createObservableGauge('rescind_outbox_oldest_age_seconds', {
+      description: 'Age of the oldest unpublished outbox message (0 when none is pending)',
+      unit: 's',
     });
   }
 
@@ -104,7 +115,7 @@ export class WriterMetrics implements OnModuleDestroy {
         const backlog = await read().catch(() => null);
         if (backlog) {
           result.observe(this.outboxPending, backlog.pending);
-          result.observe(this.outboxOldestAge, backlog.oldestAgeMs ?? 0);
+          result.observe(this.outboxOldestAge, (backlog.oldestAgeMs ?? 0) / 1000);
         }
       },
       [this.outboxPending, this.outboxOldestAge],
@@ -131,6 +142,7 @@ export class WriterMetrics implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopProcessMetrics();
     await this.provider.shutdown();
   }
 }

@@ -68,7 +68,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestr
       // Tombstones (null) carry no commit time.
       const committedAt = (message.payload as { committedAt?: unknown } | null)?.committedAt;
       if (typeof committedAt === 'number') {
-        this.metrics.publishLatency.record(acknowledgedAt - committedAt);
+        this.metrics.publishLatency.record((acknowledgedAt - committedAt) / 1000);
       }
     }
   }

@@ -1,4 +1,5 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { telemetryResource } from './resource';
 
 /**
  * Starts the OpenTelemetry Node SDK. Must run before the rest of the application loads.
@@ -11,7 +12,8 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv): Nod
   for (const signal of ['OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER', 'OTEL_LOGS_EXPORTER']) {
     env[signal] ??= 'none';
   }
-  const sdk = new NodeSDK({ serviceName });
+  // OTEL_SERVICE_NAME wins over the default name, as for the writer's own metrics.
+  const sdk = new NodeSDK({ resource: telemetryResource(serviceName), autoDetectResources: false });
   sdk.start();
   return sdk;
 }
