@@ -40,6 +40,7 @@ export default tseslint.config(
               group: [
                 '@rescind/*/*',
                 '!@rescind/revocation-consumer/nest',
+                '!@rescind/revocation-consumer/prometheus',
                 '**/libs/*/src/*',
                 '!**/libs/*/src/index',
               ],

@@ -5,6 +5,7 @@ const moduleNameMapper = {
   '^@rescind/rules$': '<rootDir>/libs/rules/src',
   '^@rescind/revocation-consumer$': '<rootDir>/libs/revocation-consumer/src',
   '^@rescind/revocation-consumer/nest$': '<rootDir>/libs/revocation-consumer/src/nest',
+  '^@rescind/revocation-consumer/prometheus$': '<rootDir>/libs/revocation-consumer/src/prometheus',
 };
 const common = {
   rootDir: __dirname,

@@ -165,6 +165,23 @@ describe('example gateway, end to end', () => {
       expect((await whoami(oldToken)).status).toBe(401);
     });
 
+    it("serves the consumer's metrics for Prometheus at GET /metrics: decisions, rules, staleness", async () => {
+      const response = await fetch(`${gateway.url}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = await response.text();
+      // The refusals above were the consumer's decisions, counted by outcome.
+      const revoked =
+        /^rescind_consumer_decisions_total\{[^}]*outcome="revoked"[^}]*\} (\d+)$/m.exec(text);
+      expect(Number(revoked?.[1])).toBeGreaterThanOrEqual(2);
+      expect(Number(/^rescind_consumer_rules\{[^}]*\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+      expect(text).toMatch(/^rescind_consumer_staleness_seconds\{[^}]*\} [\d.e-]+$/m);
+      expect(text).toMatch(/^rescind_consumer_propagation_latency_seconds_count\{[^}]*\} [1-9]/m);
+      expect(/^target_info\{([^}]*)\} 1$/m.exec(text)?.[1]).toMatch(
+        /(^|,)service_name="rescind-example-gateway"(,|$)/,
+      );
+    });
+
     it('answers 401 to a token with a bad signature before the deny-list is consulted', async () => {
       const forger = await TestIssuer.forgerOf(issuer);
       const forged = await forger.sign({ sub: 'bob', aud: AUDIENCE });

@@ -212,6 +212,34 @@ describe('POST /v1/events/hr', () => {
       expect(text).not.toMatch(/^# UNIT \S+ ms$/m);
     });
 
+    it('counts answered requests by route and status, the refusals of the guards included', async () => {
+      const refused = await fetch(`${writer.url}/v1/events/hr`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(termination('evt-unauthenticated', 'nobody')),
+      });
+      expect(refused.status).toBe(401);
+      await refused.arrayBuffer();
+      expect((await postHrEvent(writer, termination('evt-counted', 'counted-user'))).status).toBe(
+        202,
+      );
+      const text = await (await fetch(`${writer.url}/metrics`)).text();
+      const requests = (status: number) =>
+        Number(
+          new RegExp(
+            `^rescind_http_requests_total\\{(?=[^}]*method="POST")(?=[^}]*route="/v1/events/:source")(?=[^}]*status="${status}")[^}]*\\} (\\d+)$`,
+            'm',
+          ).exec(text)?.[1] ?? 0,
+        );
+      expect(requests(401)).toBeGreaterThanOrEqual(1);
+      expect(requests(202)).toBeGreaterThanOrEqual(1);
+      // The pattern, never the path: no event source, id or token in a label.
+      expect(text).not.toMatch(/route="\/v1\/events\/hr"/);
+      expect(text).toMatch(
+        /^rescind_http_request_duration_seconds_count\{(?=[^}]*route="\/v1\/events\/:source")(?=[^}]*status_class="4xx")[^}]*\} [1-9]/m,
+      );
+    });
+
     it('names its service and instance in target_info, and measures its process and runtime', async () => {
       const text = await (await fetch(`${writer.url}/metrics`)).text();
       const target = /^target_info\{([^}]*)\} 1$/m.exec(text)?.[1] ?? '';

@@ -139,6 +139,19 @@ describe('Kafka input topics', () => {
     expect(letters[1]!.value).toEqual(JSON.parse(poison[1]!.value));
     expect(consumer.check({ sub: 'dup-changed', iat: 0 }).revoked).toBe(false);
     expect(consumer.check({ sub: 'v2-user', iat: 0 }).revoked).toBe(false);
+
+    // Counted for the on-call by input topic and reason, once each letter is durable.
+    const metrics = await (await fetch(`${writer.url}/metrics`)).text();
+    const counted = (reason: string) =>
+      Number(
+        new RegExp(
+          `^rescind_dead_letters_total\\{(?=[^}]*topic="${Topics.hrEvents}")(?=[^}]*reason="${reason}")[^}]*\\} (\\d+)$`,
+          'm',
+        ).exec(metrics)?.[1] ?? 0,
+      );
+    expect(counted('invalid_event')).toBe(2);
+    expect(counted('malformed_json')).toBe(1);
+    expect(counted('idempotency_conflict')).toBe(1);
   });
 
   it('retries while PostgreSQL is unreachable, commits the offset only after the commit, and loses nothing', async () => {

@@ -1,8 +1,10 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { RevocationModule } from '@rescind/revocation-consumer/nest';
+import { prometheusMetrics } from '@rescind/revocation-consumer/prometheus';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config';
 import { HealthController } from './health/health.controller';
+import { GATEWAY_METRICS, MetricsController } from './metrics/metrics.controller';
 import { WhoamiController } from './whoami/whoami.controller';
 
 @Module({})
@@ -10,6 +12,8 @@ export class GatewayModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     const log = new Logger('Revocations');
     const { revocations } = config;
+    // One call gives the consumer a meter provider that GET /metrics reads.
+    const metrics = prometheusMetrics({ serviceName: 'rescind-example-gateway' });
     return {
       module: GatewayModule,
       imports: [
@@ -21,6 +25,7 @@ export class GatewayModule {
             stalenessPolicy: revocations.stalenessPolicy,
             maxStalenessMs: revocations.maxStalenessMs,
             snapshot: revocations.snapshot,
+            meterProvider: metrics.meterProvider,
             logger: {
               info: (message) => log.log(message),
               warn: (message) => log.warn(message),
@@ -32,8 +37,12 @@ export class GatewayModule {
           guard: { retryAfterSeconds: revocations.retryAfterSeconds },
         }),
       ],
-      controllers: [HealthController, WhoamiController],
-      providers: [{ provide: GATEWAY_CONFIG, useValue: config }, JwtAuthGuard],
+      controllers: [HealthController, MetricsController, WhoamiController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: GATEWAY_METRICS, useValue: metrics },
+        JwtAuthGuard,
+      ],
     };
   }
 }

@@ -1,6 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import type { CustomStrategy } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { countRequests } from './http/request-metrics';
+import { WriterMetrics } from './metrics/writer-metrics';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { WriterConfig } from './config/config';
@@ -61,6 +63,7 @@ export async function createWriterApp(config: WriterConfig): Promise<NestFastify
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  countRequests(adapter.getInstance(), app.get(WriterMetrics));
   app.getHttpServer().on('checkExpectation', answerExpectation);
   // Bulk events as NDJSON: kept as text, split into events by BulkEventsController.
   app

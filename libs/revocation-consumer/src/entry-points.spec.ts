@@ -24,6 +24,10 @@ describe('entry points of @rescind/revocation-consumer', () => {
     expect(frameworksLoadedBy('@rescind/revocation-consumer')).toEqual([]);
   });
 
+  it('the /prometheus entry point loads no web framework either', () => {
+    expect(frameworksLoadedBy('@rescind/revocation-consumer/prometheus')).toEqual([]);
+  });
+
   it('the /nest entry point brings the NestJS integration and its framework', () => {
     expect(frameworksLoadedBy('@rescind/revocation-consumer/nest')).toEqual(
       expect.arrayContaining(['@nestjs/common']),

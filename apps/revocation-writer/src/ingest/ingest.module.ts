@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { configSliceToken, type WriterConfig } from '../config/config';
 import { RecordRevocation } from '../write-path/record-revocation';
+import { WriterMetrics } from '../metrics/writer-metrics';
 import { WritePathModule } from '../write-path/write-path.module';
 import { BulkEventsController } from './bulk-events.controller';
 import { IdempotencyRetention } from './idempotency-retention';
@@ -29,10 +30,13 @@ import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
         sources: WriterConfig['sources'],
         writePath: WriterConfig['writePath'],
         recordRevocation: RecordRevocation,
+        metrics: WriterMetrics,
       ) =>
         new KafkaIngestServer(
-          kafkaIngestOptions({ kafka, sources, writePath }, (commands) =>
-            recordRevocation.executeMany(commands),
+          kafkaIngestOptions(
+            { kafka, sources, writePath },
+            (commands) => recordRevocation.executeMany(commands),
+            (topic, reason) => metrics.deadLetters.add(1, { topic, reason }),
           ),
         ),
       inject: [
@@ -40,6 +44,7 @@ import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
         configSliceToken('sources'),
         configSliceToken('writePath'),
         RecordRevocation,
+        WriterMetrics,
       ],
     },
   ],

@@ -5,7 +5,7 @@ import {
   type MessageHandler,
   Server,
 } from '@nestjs/microservices';
-import { backoffDelay, type EventSourceName } from '@rescind/contracts';
+import { backoffDelay, DeadLetterHeaders, type EventSourceName } from '@rescind/contracts';
 import {
   type Consumer,
   type EachBatchPayload,
@@ -50,11 +50,14 @@ export interface KafkaIngestOptions {
    * (`RecordRevocation.executeMany`): as few transactions as possible.
    */
   record(commands: RevocationCommand[]): Promise<Array<Settled<RevocationResult>>>;
+  /** A dead letter of a record of `topic` is durable, for `reason` (its stable error code). */
+  deadLettered?(topic: string, reason: string): void;
 }
 
 export function kafkaIngestOptions(
   config: Pick<WriterConfig, 'kafka' | 'sources' | 'writePath'>,
   record: KafkaIngestOptions['record'],
+  deadLettered?: KafkaIngestOptions['deadLettered'],
 ): KafkaIngestOptions {
   const { sources, topics, groupId, maxWaitMs, sessionTimeoutMs, deadLetterTopic } =
     config.sources.kafka;
@@ -71,6 +74,7 @@ export function kafkaIngestOptions(
     deadLetterTopic,
     maxBatch: config.writePath.maxBatchEvents,
     record,
+    ...(deadLettered !== undefined && { deadLettered }),
   };
 }
 
@@ -331,6 +335,13 @@ export class KafkaIngestServer extends Server implements CustomTransportStrategy
     // 3. Dead letters are durable before the offsets move past them.
     if (deadLetters.length > 0) {
       await producer.send({ topic: this.options.deadLetterTopic, acks: -1, messages: deadLetters });
+      for (const letter of deadLetters) {
+        const headers = letter.headers ?? {};
+        this.options.deadLettered?.(
+          String(headers[DeadLetterHeaders.topic]),
+          String(headers[DeadLetterHeaders.reason]),
+        );
+      }
     }
   }
 

@@ -1,9 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Counter, Histogram, ObservableGauge } from '@opentelemetry/api';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { telemetryResource } from '../telemetry/resource';
-import { startProcessMetrics } from './process-metrics';
+import { prometheusMetrics } from '@rescind/revocation-consumer/prometheus';
 
 /**
  * The writer's own metrics, served for Prometheus at GET /metrics. A meter provider of its own
@@ -14,14 +11,8 @@ import { startProcessMetrics } from './process-metrics';
  */
 @Injectable()
 export class WriterMetrics implements OnModuleDestroy {
-  private readonly reader = new PrometheusExporter({ preventServerStart: true });
-  private readonly provider = new MeterProvider({
-    readers: [this.reader],
-    resource: telemetryResource('rescind-writer'),
-  });
-  private readonly stopProcessMetrics = startProcessMetrics(this.provider);
-  private readonly serializer = new PrometheusSerializer();
-  private readonly meter = this.provider.getMeter('rescind-writer');
+  private readonly prometheus = prometheusMetrics({ serviceName: 'rescind-writer' });
+  private readonly meter = this.prometheus.meterProvider.getMeter('rescind-writer');
   /** Events (and operator/OAuth requests) by source and outcome. */
   readonly ingested: Counter;
   /** Events (commands) per committed write transaction: how much the group commit shares. */
@@ -30,6 +21,12 @@ export class WriterMetrics implements OnModuleDestroy {
   readonly transactionDuration: Histogram;
   /** From the writer's commit to the broker's acknowledgement (seconds). */
   readonly publishLatency: Histogram;
+  /** Answered HTTP requests by method, route (its pattern) and status. */
+  readonly httpRequests: Counter;
+  /** Time to answer an HTTP request (seconds), by method, route and status class. */
+  readonly httpDuration: Histogram;
+  /** Records of an input topic dead-lettered, by that topic and reason (once durable). */
+  readonly deadLetters: Counter;
   /** RFC 8936 poll requests by transmitter and outcome (`ok` or `failed`). */
   readonly ssfPolls: Counter;
   /**
@@ -73,6 +70,21 @@ export class WriterMetrics implements OnModuleDestroy {
           0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30,
         ],
       },
+    });
+    this.httpRequests = meter.createCounter('rescind_http_requests', {
+      description: 'Answered HTTP requests by method, route and status',
+    });
+    this.httpDuration = meter.createHistogram('rescind_http_request_duration_seconds', {
+      description: 'Time to answer an HTTP request, by method, route and status class',
+      unit: 's',
+      advice: {
+        explicitBucketBoundaries: [
+          0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
+        ],
+      },
+    });
+    this.deadLetters = meter.createCounter('rescind_dead_letters', {
+      description: 'Input records sent to the dead-letter topic, by input topic and reason',
     });
     this.ssfPolls = meter.createCounter('rescind_ssf_polls', {
       description: 'RFC 8936 poll requests to SSF transmitters by outcome',
@@ -136,13 +148,11 @@ export class WriterMetrics implements OnModuleDestroy {
   }
 
   /** The Prometheus text exposition of every metric. */
-  async scrape(): Promise<string> {
-    const { resourceMetrics } = await this.reader.collect();
-    return this.serializer.serialize(resourceMetrics);
+  scrape(): Promise<string> {
+    return this.prometheus.scrape();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopProcessMetrics();
-    await this.provider.shutdown();
+    await this.prometheus.shutdown();
   }
 }

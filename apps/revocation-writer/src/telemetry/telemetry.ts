@@ -1,5 +1,5 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { telemetryResource } from './resource';
+import { telemetryResource } from '@rescind/revocation-consumer/prometheus';
 
 /**
  * Starts the OpenTelemetry Node SDK. Must run before the rest of the application loads.
