@@ -106,4 +106,22 @@ describe('HR terminations last until reinstated', () => {
       reinstatements: [{ outcome: 'not_active' }],
     });
   });
+
+  it('counts reinstatements by outcome, and the time from occurredAt to the commit, by source', async () => {
+    const metrics = await (await fetch(`${writer.url}/metrics`)).text();
+    const reinstatements = (outcome: string) =>
+      Number(
+        new RegExp(
+          `^rescind_reinstatements_total\\{(?=[^}]*source="hr")(?=[^}]*outcome="${outcome}")[^}]*\\} (\\d+)$`,
+          'm',
+        ).exec(metrics)?.[1] ?? 0,
+      );
+    // The tests above: one lifted (its repetition is a duplicate), one kept, one not active.
+    expect(reinstatements('reinstated')).toBe(1);
+    expect(reinstatements('kept')).toBe(1);
+    expect(reinstatements('not_active')).toBe(1);
+    expect(metrics).toMatch(
+      /^rescind_detection_to_commit_seconds_count\{(?=[^}]*source="hr")[^}]*\} [1-9]/m,
+    );
+  });
 });

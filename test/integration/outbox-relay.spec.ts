@@ -39,6 +39,31 @@ describe('outbox relay', () => {
       return value.type !== 'heartbeat' && value.seq === seq;
     });
 
+  it('gives every message a traceparent, a trace of its own when the caller sent none', async () => {
+    const seqs: number[] = [];
+    for (const id of ['relay-untraced-1', 'relay-untraced-2']) {
+      const response = await postHrEvent(writer, {
+        id,
+        type: 'employee.terminated',
+        occurredAt: '2026-11-20T10:00:00Z',
+        subject: id,
+        iss: 'https://idp.example.com',
+      });
+      expect(response.status).toBe(202);
+      seqs.push(((await response.json()) as { seq: number }).seq);
+    }
+    const traces = [];
+    for (const seq of seqs) {
+      const message = await waitFor('the event on the invalidation topic', published(seq));
+      const traceparent = /^00-([0-9a-f]{32})-[0-9a-f]{16}-0[01]$/.exec(
+        String(message.headers.traceparent),
+      );
+      expect(traceparent).not.toBeNull();
+      traces.push(traceparent![1]);
+    }
+    expect(new Set(traces).size).toBe(2);
+  });
+
   it('publishes each change keyed by rule key, as a valid v1 event, with trace context in headers', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const response = await postHrEvent(

@@ -185,6 +185,19 @@ describe('POST /v1/revocations/{id}/reinstate', () => {
     expect(await rowCounts(h.db)).toEqual(before);
   });
 
+  it('counts the reinstatements and lowerings above by outcome', async () => {
+    const metrics = await (await fetch(`${h.writer.url}/metrics`)).text();
+    const counted = (outcome: string) =>
+      Number(
+        new RegExp(
+          `^rescind_reinstatements_total\\{(?=[^}]*source="operator")(?=[^}]*outcome="${outcome}")[^}]*\\} (\\d+)$`,
+          'm',
+        ).exec(metrics)?.[1] ?? 0,
+      );
+    expect(counted('reinstated')).toBeGreaterThanOrEqual(1);
+    expect(counted('lowered')).toBeGreaterThanOrEqual(2);
+  });
+
   it('answers 422 naming the fields for a missing reason or a future instant', async () => {
     const rule = await revoke({ claim: 'sub', value: 'bad-body' });
     const noReason = await reinstate(rule.id, {});

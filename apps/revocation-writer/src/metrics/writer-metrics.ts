@@ -21,6 +21,10 @@ export class WriterMetrics implements OnModuleDestroy {
   readonly transactionDuration: Histogram;
   /** From the writer's commit to the broker's acknowledgement (seconds). */
   readonly publishLatency: Histogram;
+  /** From when the source says it happened (`occurredAt`) to the commit, by source (seconds). */
+  readonly detectionToCommit: Histogram;
+  /** Rules lifted or lowered, by source and outcome (`reinstated`, `kept`, `not_active`, `lowered`). */
+  readonly reinstatements: Counter;
   /** Answered HTTP requests by method, route (its pattern) and status. */
   readonly httpRequests: Counter;
   /** Time to answer an HTTP request (seconds), by method, route and status class. */
@@ -70,6 +74,19 @@ export class WriterMetrics implements OnModuleDestroy {
           0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30,
         ],
       },
+    });
+    this.detectionToCommit = meter.createHistogram('rescind_detection_to_commit_seconds', {
+      description: "Time from the source's occurredAt to the revocation's commit, by source",
+      unit: 's',
+      advice: {
+        explicitBucketBoundaries: [
+          0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14_400, 86_400,
+        ],
+      },
+    });
+    this.reinstatements = meter.createCounter('rescind_reinstatements', {
+      description:
+        'Rules lifted or lowered (rehires, reinstatements, operator reinstates), by outcome',
     });
     this.httpRequests = meter.createCounter('rescind_http_requests', {
       description: 'Answered HTTP requests by method, route and status',

@@ -1,4 +1,5 @@
 import { context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
 
 const tracer = trace.getTracer('rescind-writer');
 
@@ -27,9 +28,20 @@ export function traced<T>(
   });
 }
 
-/** The active trace context as W3C headers, to carry through the outbox into Kafka. */
+/**
+ * The active trace context as W3C headers, to carry through the outbox into Kafka: every
+ * invalidation message gets a `traceparent`, so that an enforcement point's apply can be tied
+ * to the revocation that caused it. When there is no trace to continue (the caller sent no
+ * `traceparent` and no tracing SDK records spans here), a fresh trace id is minted, not sampled
+ * (flags 00): the message still names one trace, which a caller downstream may continue.
+ */
 export function activeTraceHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
+  if (headers.traceparent === undefined) {
+    const traceId = randomBytes(16).toString('hex');
+    const spanId = randomBytes(8).toString('hex');
+    return { traceparent: `00-${traceId}-${spanId}-00` };
+  }
   return headers;
 }

@@ -157,6 +157,20 @@ export class RecordRevocation {
       label = error instanceof RescindError ? error.code : 'internal_error';
     }
     this.metrics.ingested.add(1, { source: command.source, outcome: label });
+    if (!outcome.ok || outcome.value.duplicate) {
+      return;
+    }
+    if (command.occurredAt !== null) {
+      // A source clock ahead of ours is not a negative delay.
+      const seconds = Math.max(0, Date.now() - command.occurredAt.getTime()) / 1000;
+      this.metrics.detectionToCommit.record(seconds, { source: command.source });
+    }
+    for (const reinstatement of outcome.value.reinstatements ?? []) {
+      this.metrics.reinstatements.add(1, {
+        source: command.source,
+        outcome: reinstatement.outcome,
+      });
+    }
   }
 
   /** Checks a command can be recorded as it stands, before any transaction: throws if not. */

@@ -13,6 +13,7 @@ import { RulePolicy } from './rule-policy';
 import { LocalCommits } from './local-commits';
 import { RulesRepository } from './rules.repository';
 import { UUID_TEXT } from '../database/uuid';
+import { WriterMetrics } from '../metrics/writer-metrics';
 import { activeTraceHeaders, traced } from '../telemetry/traced';
 import { reinstatement } from './reinstatement';
 
@@ -66,6 +67,7 @@ export class ReinstateRule {
     private readonly processedEvents: ProcessedEventsRepository,
     private readonly policy: RulePolicy,
     private readonly localCommits: LocalCommits,
+    private readonly metrics: WriterMetrics,
   ) {}
 
   async execute(command: ReinstateCommand): Promise<ReinstateResult> {
@@ -79,6 +81,12 @@ export class ReinstateRule {
       async (span) => {
         const result = await this.transact(command);
         this.localCommits.committed([result.rule]);
+        if (!result.duplicate) {
+          this.metrics.reinstatements.add(1, {
+            source: 'operator',
+            outcome: command.lowerTo !== undefined ? 'lowered' : 'reinstated',
+          });
+        }
         span.setAttribute('rescind.seq', result.rule.seq);
         span.setAttribute('rescind.duplicate', result.duplicate);
         return result;
