@@ -3,12 +3,12 @@ import { prometheusMetrics } from '@rescind/revocation-consumer/prometheus';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testTopics } from '../support/kafka';
+import { PROMETHEUS_RULES as RULES } from '../support/prometheus';
 import { startUntilReady } from '../support/consumer';
 import { waitFor } from '../support/wait-for';
 import { postHrEvent, termination } from '../support/writer';
 import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
 
-const RULES = join(__dirname, '../../deploy/prometheus');
 const ISS = 'https://idp.example.com';
 const topics = testTopics('metricsrules');
 

@@ -1,6 +1,7 @@
 import type { Role } from '../../apps/revocation-writer/src/auth/permissions';
 import { CredentialsRepository } from '../../apps/revocation-writer/src/auth/credentials.repository';
 import { connectToSchema, rowCounts } from '../support/postgres';
+import { sampleValue } from '../support/prometheus';
 import { waitFor } from '../support/wait-for';
 import type { ProblemDetails } from '../../apps/revocation-writer/src/http/problem-details';
 import {
@@ -188,12 +189,7 @@ describe('POST /v1/revocations/{id}/reinstate', () => {
   it('counts the reinstatements and lowerings above by outcome', async () => {
     const metrics = await (await fetch(`${h.writer.url}/metrics`)).text();
     const counted = (outcome: string) =>
-      Number(
-        new RegExp(
-          `^rescind_reinstatements_total\\{(?=[^}]*source="operator")(?=[^}]*outcome="${outcome}")[^}]*\\} (\\d+)$`,
-          'm',
-        ).exec(metrics)?.[1] ?? 0,
-      );
+      sampleValue(metrics, 'rescind_reinstatements_total', { source: 'operator', outcome });
     expect(counted('reinstated')).toBeGreaterThanOrEqual(1);
     expect(counted('lowered')).toBeGreaterThanOrEqual(2);
   });

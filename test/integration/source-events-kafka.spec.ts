@@ -5,6 +5,7 @@ import type { Client } from 'pg';
 import { eventCatalogue } from '../support/event-catalogue';
 import { collectTopic, type ReceivedMessage, sharedBrokers, testTopics } from '../support/kafka';
 import type { TcpProxy } from '../../tools/net/tcp-proxy';
+import { sampleValue } from '../support/prometheus';
 import { waitFor } from '../support/wait-for';
 import type { RunningWriter } from '../support/writer';
 import { startWriterEnvironment, type WriterEnvironment } from '../support/writer-environment';
@@ -143,12 +144,7 @@ describe('Kafka input topics', () => {
     // Counted for the on-call by input topic and reason, once each letter is durable.
     const metrics = await (await fetch(`${writer.url}/metrics`)).text();
     const counted = (reason: string) =>
-      Number(
-        new RegExp(
-          `^rescind_dead_letters_total\\{(?=[^}]*topic="${Topics.hrEvents}")(?=[^}]*reason="${reason}")[^}]*\\} (\\d+)$`,
-          'm',
-        ).exec(metrics)?.[1] ?? 0,
-      );
+      sampleValue(metrics, 'rescind_dead_letters_total', { topic: Topics.hrEvents, reason });
     expect(counted('invalid_event')).toBe(2);
     expect(counted('malformed_json')).toBe(1);
     expect(counted('idempotency_conflict')).toBe(1);

@@ -1,26 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { PROMETHEUS_RULES as rules, promtool } from '../../../test/support/prometheus';
 import { UNREADABLE_RULES_METRIC } from './unreadable-rules';
 
-const rules = join(__dirname, '../../../deploy/prometheus');
 const RULES_FILE = 'rescind-consumer.rules.yml';
-
-/** Runs promtool (Debian package `prometheus`), required: .ci/run installs it. */
-function promtool(...args: string[]): string {
-  try {
-    return execFileSync('promtool', args, { cwd: rules, encoding: 'utf8', stdio: 'pipe' });
-  } catch (error) {
-    const { code, stdout, stderr } = error as { code?: string; stdout?: string; stderr?: string };
-    throw new Error(
-      code === 'ENOENT'
-        ? 'promtool not found: install it (Debian: apt-get install prometheus)'
-        : `promtool ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`,
-    );
-  }
-}
 
 /** How the OpenTelemetry Prometheus exporter names the consumer's counter, found by exporting it. */
 async function exportedName(): Promise<string> {

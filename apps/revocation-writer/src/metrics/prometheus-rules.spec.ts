@@ -1,21 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-
-const rules = join(__dirname, '../../../../deploy/prometheus');
-
-/** Runs promtool (Debian package `prometheus`), required: .ci/run installs it. */
-function promtool(...args: string[]): string {
-  try {
-    return execFileSync('promtool', args, { cwd: rules, encoding: 'utf8', stdio: 'pipe' });
-  } catch (error) {
-    const { code, stdout, stderr } = error as { code?: string; stdout?: string; stderr?: string };
-    throw new Error(
-      code === 'ENOENT'
-        ? 'promtool not found: install it (Debian: apt-get install prometheus)'
-        : `promtool ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`,
-    );
-  }
-}
+import { promtool } from '../../../../test/support/prometheus';
 
 describe('deploy/prometheus/rescind-writer.rules.yml', () => {
   it('passes promtool check rules', () => {
