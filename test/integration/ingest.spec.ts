@@ -251,6 +251,34 @@ describe('POST /v1/events/hr', () => {
     });
   });
 
+  describe('request ids', () => {
+    const post = (requestId?: string) =>
+      fetch(`${writer.url}/v1/events/hr`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${INGEST_TOKEN}`,
+          ...(requestId !== undefined && { 'x-request-id': requestId }),
+        },
+        body: JSON.stringify(termination(`evt-rid-${Math.random()}`, 'rid-user')),
+      });
+
+    it("echoes the caller's X-Request-Id, so a playbook's call can be followed into the log", async () => {
+      const response = await post('soar-run-42:step.3');
+      expect(response.status).toBe(202);
+      expect(response.headers.get('x-request-id')).toBe('soar-run-42:step.3');
+    });
+
+    it('gives a request without one, or with one that could forge a log line, a fresh UUID', async () => {
+      for (const given of [undefined, 'two words', 'x'.repeat(129)]) {
+        const response = await post(given);
+        expect(response.headers.get('x-request-id')).toMatch(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+        );
+      }
+    });
+  });
+
   describe('atomicity', () => {
     it('writes nothing at all when one part of the transaction fails', async () => {
       // Occupy the outbox slot the next change will draw, so its outbox insert fails.

@@ -9,8 +9,9 @@ import { configSliceProviders, type WriterConfig } from './config/config';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { traceFields } from './telemetry/log-trace';
 import { RateLimitGuard, rateLimitOptions } from './http/rate-limit';
-import { requestLogFields, responseLogFields } from './http/request-log';
+import { isHealthProbe, requestLogFields, responseLogFields } from './http/request-log';
 import { AuditModule } from './audit/audit.module';
 import { IngestModule } from './ingest/ingest.module';
 import { OAuthModule } from './oauth/oauth.module';
@@ -56,7 +57,9 @@ export class AppModule {
             level: config.logLevel,
             // Tokens and secrets never reach the log: only allow-listed request fields are logged.
             serializers: { req: requestLogFields, res: responseLogFields },
-            autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+            autoLogging: { ignore: isHealthProbe },
+            // req.id is Fastify's (requestIdOf in bootstrap.ts): the caller's X-Request-Id or a UUID.
+            mixin: traceFields,
           },
         }),
         TypeOrmModule.forRoot({

@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { CustomStrategy } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { echoRequestId, requestIdOf } from './http/request-id';
 import { countRequests } from './http/request-metrics';
 import { WriterMetrics } from './metrics/writer-metrics';
 import { Logger } from 'nestjs-pino';
@@ -46,8 +47,12 @@ export async function createWriterApp(config: WriterConfig): Promise<NestFastify
     },
     // What Node and Fastify refuse before any handler runs is problem+json too.
     clientErrorHandler: answerClientError,
+    // The caller's X-Request-Id when plausible, else a UUID; echoed in every answer.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     frameworkErrors: frameworkErrorHandler(http.retryAfterSeconds),
   });
+  echoRequestId(adapter.getInstance());
   adapter.getInstance().addHook('onRequest', requireHostHeader(http.retryAfterSeconds));
   // Bulk event requests may be larger than any other body (BULK_BODY_LIMIT_BYTES).
   adapter.getInstance().addHook('onRoute', (route) => {

@@ -69,3 +69,13 @@ export function responseLogFields(res: {
   }
   return { statusCode: res.statusCode, headers };
 }
+
+/**
+ * pino-http `autoLogging.ignore`: health probes (every few seconds from each load balancer and
+ * orchestrator) are not logged. Judged by `originalUrl`: under Fastify the logger runs as Nest
+ * middleware (@fastify/middie), which hands it `url` with the mount path cut off.
+ */
+export function isHealthProbe(req: { url?: string; originalUrl?: string }): boolean {
+  const path = req.originalUrl ?? req.url ?? '';
+  return path === '/health' || path.startsWith('/health/') || path.startsWith('/health?');
+}
